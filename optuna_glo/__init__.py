@@ -1,0 +1,1 @@
+"""optuna-glo: loss-function search as Optuna studies."""

@@ -1,0 +1,45 @@
+"""Tasks (data set + model + recipe), partial training and the loss-search objectives."""
+
+from optuna_glo.objectives._data import (
+    DATASETS,
+    DatasetInfo,
+    DataUnavailableError,
+    Splits,
+    load_dataset,
+    register_dataset,
+    resolve_data_dir,
+)
+from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
+from optuna_glo.objectives._tasks import TASKS, Recipe, Task, get_task, register_task
+from optuna_glo.objectives._training import (
+    DIVERGED_FITNESS,
+    AbortRule,
+    TrainResult,
+    accuracy,
+    resolve_device,
+    train,
+)
+
+__all__ = [
+    "DATASETS",
+    "DIVERGED_FITNESS",
+    "MLP",
+    "TASKS",
+    "AbortRule",
+    "BasicCNN",
+    "DataUnavailableError",
+    "DatasetInfo",
+    "Recipe",
+    "Splits",
+    "Task",
+    "TrainResult",
+    "accuracy",
+    "count_parameters",
+    "get_task",
+    "load_dataset",
+    "register_dataset",
+    "register_task",
+    "resolve_data_dir",
+    "resolve_device",
+    "train",
+]
