@@ -1,5 +1,6 @@
 """Tasks (data set + model + recipe), partial training and the loss-search objectives."""
 
+from optuna_glo.objectives import _cifar_tasks  # noqa: F401  (registers CIFAR-10 / SVHN tasks)
 from optuna_glo.objectives._data import (
     DATASETS,
     DatasetInfo,
