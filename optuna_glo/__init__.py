@@ -1,1 +1,23 @@
-"""optuna-glo: loss-function search as Optuna studies."""
+"""optuna-glo: search for better neural-network training losses as Optuna studies.
+
+Methods: GLO (Gonzalez & Miikkulainen, CEC 2020) and TaylorGLO (Gonzalez & Miikkulainen,
+arXiv 2002.00059). Put a loss search into your own objective::
+
+    import optuna_glo
+
+    def objective(trial):
+        loss_fn = optuna_glo.suggest_taylor_loss(trial)   # a drop-in for nn.CrossEntropyLoss
+        ...
+"""
+
+from optuna_glo._suggest import suggest_taylor_loss, taylor_param_names
+from optuna_glo.samplers import taylorglo_sampler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "suggest_taylor_loss",
+    "taylor_param_names",
+    "taylorglo_sampler",
+]

@@ -11,6 +11,12 @@ from optuna_glo.objectives._data import (
     resolve_data_dir,
 )
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
+from optuna_glo.objectives._objective import (
+    LossSearchObjective,
+    SuggestLoss,
+    record_result,
+    training_seed,
+)
 from optuna_glo.objectives._tasks import TASKS, Recipe, Task, get_task, register_task
 from optuna_glo.objectives._training import (
     DIVERGED_FITNESS,
@@ -30,17 +36,21 @@ __all__ = [
     "BasicCNN",
     "DataUnavailableError",
     "DatasetInfo",
+    "LossSearchObjective",
     "Recipe",
     "Splits",
+    "SuggestLoss",
     "Task",
     "TrainResult",
     "accuracy",
     "count_parameters",
     "get_task",
     "load_dataset",
+    "record_result",
     "register_dataset",
     "register_task",
     "resolve_data_dir",
     "resolve_device",
     "train",
+    "training_seed",
 ]

@@ -1,0 +1,64 @@
+"""The bridge from an Optuna trial to a loss object (TaylorGLO)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from optuna_glo.losses import TaylorGLOLoss, n_taylor_params
+
+if TYPE_CHECKING:
+    import optuna
+
+#: Default bounds of every TaylorGLO parameter. They must contain the paper's best MNIST theta
+#: (TaylorGLO appendix C: |theta| up to 12.67) with room to move past it; CMA-ES starts at 0 with
+#: step size 1.2 (section 5), so the bounds only matter far from the start.
+THETA_BOUNDS = (-20.0, 20.0)
+
+#: Prefix of the TaylorGLO parameter names in a trial: ``taylor_theta_0``, ``taylor_theta_1``, ...
+THETA_PREFIX = "taylor_theta_"
+
+#: User attribute holding a trial's loss as a readable formula (shown by optuna-dashboard).
+FORMULA_ATTR = "loss_formula"
+
+
+def taylor_param_names(order: int = 3, prefix: str = THETA_PREFIX) -> list[str]:
+    """The Optuna parameter names of an order-``order`` TaylorGLO loss, in eq. 5's order."""
+    return [f"{prefix}{i}" for i in range(n_taylor_params(order))]
+
+
+def suggest_taylor_loss(
+    trial: optuna.trial.BaseTrial,
+    order: int = 3,
+    *,
+    low: float = THETA_BOUNDS[0],
+    high: float = THETA_BOUNDS[1],
+    prefix: str = THETA_PREFIX,
+) -> TaylorGLOLoss:
+    """Suggest a TaylorGLO loss (TaylorGLO eq. 5 at order 3) for ``trial``.
+
+    The loss is a drop-in for ``torch.nn.CrossEntropyLoss``; put it next to your own
+    hyperparameters in one objective::
+
+        def objective(trial):
+            loss_fn = optuna_glo.suggest_taylor_loss(trial)
+            lr = trial.suggest_float("lr", 1e-3, 1.0, log=True)
+            ...
+            return validation_accuracy
+
+    Args:
+        trial: The Optuna trial.
+        order: Order ``k`` of the Taylor polynomial; ``2 + k(k+1)/2`` parameters.
+        low: Lower bound of every parameter.
+        high: Upper bound of every parameter.
+        prefix: Parameter-name prefix (change it to search two losses in one trial).
+
+    Returns:
+        The trial's :class:`~optuna_glo.losses.TaylorGLOLoss`. Its formula is stored in the
+        trial's user attribute ``"loss_formula"``.
+    """
+    if not low < high:
+        raise ValueError(f"`low` must be below `high`. The specified bounds are ({low}, {high}).")
+    theta = [trial.suggest_float(name, low, high) for name in taylor_param_names(order, prefix)]
+    loss = TaylorGLOLoss(theta)
+    trial.set_user_attr(FORMULA_ATTR, loss.formula())
+    return loss

@@ -1,0 +1,176 @@
+"""``create-study``, ``worker``, ``run`` and ``best``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from optuna_glo.storage import DEFAULT_STORAGE
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "create-study", help="create a study from a TOML spec",
+        description="Create the study a spec describes and store the spec in it. Creating the "
+        "same study again is harmless; a different spec under an existing name is refused.",
+    )
+    p.add_argument("spec", help="TOML spec file, e.g. studies/taylorglo-mnist.toml")
+    add_storage_argument(p)
+    p.set_defaults(handler=create_study_command)
+
+    p = subparsers.add_parser(
+        "worker", help="run trials of a study until its budget is reached",
+        description="Ask the study's sampler for candidate losses, train them and tell the "
+        "results, until the spec's budget (or --n-trials of this worker) is reached. Start one "
+        "per GPU; any number of workers on any number of machines can share one study.",
+    )
+    add_study_arguments(p)
+    p.add_argument("--n-trials", type=int, default=None, help="stop after N trials of this worker")
+    add_training_arguments(p)
+    p.set_defaults(handler=worker_command)
+
+    p = subparsers.add_parser(
+        "run", help="create a study from a spec and work on it here (SQLite by default)",
+        description="Create the spec's study (in a SQLite file in the current directory unless "
+        "--storage says otherwise), work on it until its budget is reached, and print the best "
+        "loss next to cross-entropy trained the same way.",
+    )
+    p.add_argument("spec", help="TOML spec file, e.g. studies/quickstart.toml")
+    add_storage_argument(p, default=DEFAULT_STORAGE)
+    add_training_arguments(p)
+    p.set_defaults(handler=run_command)
+
+    p = subparsers.add_parser(
+        "best", help="show the best loss of a study",
+        description="The best trial's loss as a readable formula, its value and trial number.",
+    )
+    add_study_arguments(p)
+    p.set_defaults(handler=best_command)
+
+
+def add_storage_argument(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    p.add_argument(
+        "--storage", default=default, required=default is None, metavar="URL",
+        help="Optuna storage URL: sqlite:///FILE.db or postgresql://USER:PASSWORD@HOST/DB"
+        + (f" (default: {default})" if default else ""),
+    )
+
+
+def add_study_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--study", required=True, metavar="NAME", help="study name")
+    add_storage_argument(p)
+
+
+def add_training_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device", default="auto",
+        help="training device: cpu, cuda, cuda:K or auto (CUDA if present; default)",
+    )
+    p.add_argument(
+        "--data-dir", default=None,
+        help="where data sets are read (default: $OPTUNA_GLO_DATA_DIR or ~/.cache/optuna-glo)",
+    )
+    p.add_argument(
+        "--download", action="store_true",
+        help="allow downloading a missing data set (needs internet access)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def create_study_command(args: argparse.Namespace) -> int:
+    from optuna_glo.spec import load_spec
+    from optuna_glo.storage import redact
+    from optuna_glo.study import create_study
+
+    spec = load_spec(args.spec)
+    create_study(spec, args.storage)
+    print(
+        f"Study {spec.name!r} ({spec.method} on {spec.study.task}, budget {spec.n_trials} "
+        f"trials) is ready in {redact(args.storage)}.\n"
+        f"Start workers with: optuna-glo worker --study {spec.name} --storage URL"
+    )
+    return 0
+
+
+def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> None:
+    from optuna_glo.worker import run_worker
+
+    summary = run_worker(
+        study_name, args.storage, n_trials=n_trials, device=args.device,
+        data_dir=args.data_dir, download=args.download, progress=not args.no_progress,
+    )
+    best = f"{summary.best_value:.4f}" if summary.best_value is not None else "none yet"
+    print(
+        f"This worker ran {summary.n_trials} trial(s) in {summary.seconds:.1f} s; the study's "
+        f"best value is {best}."
+    )
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    if args.n_trials is not None and args.n_trials < 1:
+        raise ValueError(f"`--n-trials` must be >= 1, got {args.n_trials}.")
+    _work(args, args.study, args.n_trials)
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from optuna_glo.spec import load_spec
+    from optuna_glo.study import BASELINE_ATTR, create_study, load_study, measure_baseline
+
+    spec = load_spec(args.spec)
+    create_study(spec, args.storage)
+    _work(args, spec.name, None)
+    study, _ = load_study(spec.name, args.storage, with_sampler=False)
+    if BASELINE_ATTR not in study.user_attrs:
+        baseline = measure_baseline(
+            spec, device=args.device, data_dir=args.data_dir, download=args.download
+        )
+        study.set_user_attr(BASELINE_ATTR, baseline)
+    print()
+    print(describe_best(spec.name, args.storage))
+    print(
+        f"\nBrowse the study: optuna-dashboard {args.storage}\n"
+        f"Show the best loss again: optuna-glo best --study {spec.name} --storage {args.storage}"
+    )
+    return 0
+
+
+def describe_best(study_name: str, storage_url: str) -> str:
+    """The best trial's loss and value, next to the stored cross-entropy baseline."""
+    from optuna.trial import TrialState
+
+    from optuna_glo.study import BASELINE_ATTR, load_study
+
+    study, spec = load_study(study_name, storage_url, with_sampler=False)
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    lines = [
+        f"Study {study_name!r}: {spec.method} on {spec.study.task}, {len(complete)} of "
+        f"{spec.n_trials} trials complete."
+    ]
+    if not complete:
+        lines.append("No completed trial yet: start a worker.")
+        return "\n".join(lines)
+    best = study.best_trial
+    assert best.value is not None
+    formula = best.user_attrs.get("loss_formula", "(no formula recorded)")
+    lines.append(f"Best loss: trial {best.number}, validation accuracy {best.value:.4f}")
+    lines.append(f"  {formula}")
+    baseline = study.user_attrs.get(BASELINE_ATTR)
+    if baseline is not None:
+        diff = best.value - baseline["value"]
+        lines.append(
+            f"Cross-entropy, trained the same way (lr {baseline['lr']:g}, {baseline['steps']} "
+            f"steps, seed {baseline['seed']}): {baseline['value']:.4f}"
+        )
+        lines.append(
+            f"Difference: {diff:+.4f} ({'better' if diff > 0 else 'not better'} than "
+            "cross-entropy on one partial training run each; repeated full-length runs with "
+            "statistics are the real test)."
+        )
+    return "\n".join(lines)
+
+
+def best_command(args: argparse.Namespace) -> int:
+    print(describe_best(args.study, args.storage))
+    return 0

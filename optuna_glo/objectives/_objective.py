@@ -1,0 +1,112 @@
+"""The loss-search objective: a trial's loss, a partial training run, the validation accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from torch import nn
+
+from optuna_glo.objectives._data import Splits, load_dataset
+from optuna_glo.objectives._tasks import Task
+from optuna_glo.objectives._training import (
+    DIVERGED_FITNESS,
+    AbortRule,
+    TrainResult,
+    resolve_device,
+    train,
+)
+
+if TYPE_CHECKING:
+    import optuna
+
+#: Turns a trial into its candidate loss; ``None`` means the candidate cannot train at all (GLO
+#: III-A: a tree without both an x and a y leaf) and gets fitness 0 without training.
+SuggestLoss = Callable[["optuna.trial.Trial"], nn.Module | None]
+
+#: Spacing of the seeds of different trials when candidates do not share random numbers.
+_TRIAL_SEED_STRIDE = 1_000_003
+
+
+def training_seed(study_seed: int, trial_number: int, common_random_numbers: bool) -> int:
+    """The seed of a trial's training run.
+
+    With common random numbers every candidate gets the study seed: the same initial weights, the
+    same batches, the same dropout masks, so only the loss differs between candidates.
+    """
+    if common_random_numbers:
+        return study_seed
+    return study_seed + _TRIAL_SEED_STRIDE * (trial_number + 1)
+
+
+def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:
+    """Store what a training run measured in the trial's user attributes."""
+    trial.set_user_attr("val_accuracy", result.val_accuracy)
+    trial.set_user_attr("diverged", result.diverged)
+    if result.diverged_at_step is not None:
+        trial.set_user_attr("diverged_at_step", result.diverged_at_step)
+    trial.set_user_attr("steps", result.steps)
+    trial.set_user_attr("attempts", result.attempts)
+    trial.set_user_attr("train_seconds", round(result.seconds, 3))
+
+
+class LossSearchObjective:
+    """Optuna objective of a loss search on one task.
+
+    Args:
+        task: The task to train.
+        suggest_loss: Turns a trial into its candidate loss.
+        steps: Partial-training steps (default: the recipe's).
+        seed: The study seed.
+        common_random_numbers: Give every candidate the same initialisation and batches.
+        abort_rule: TaylorGLO's abort-and-retry rule, or ``None``.
+        device: Training device.
+        data_dir: Where data sets are read.
+        download: Whether a missing data set may be downloaded.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        suggest_loss: SuggestLoss,
+        *,
+        steps: int | None = None,
+        seed: int = 0,
+        common_random_numbers: bool = True,
+        abort_rule: AbortRule | None = None,
+        device: str | None = None,
+        data_dir: str | None = None,
+        download: bool = False,
+    ) -> None:
+        self.task = task
+        self.suggest_loss = suggest_loss
+        self.steps = steps if steps is not None else task.recipe.partial_steps
+        self.seed = seed
+        self.common_random_numbers = common_random_numbers
+        self.abort_rule = abort_rule
+        self.device = resolve_device(device)
+        self.data_dir = data_dir
+        self.download = download
+        self._data: Splits | None = None
+
+    @property
+    def data(self) -> Splits:
+        """The task's data on the training device (loaded once)."""
+        if self._data is None:
+            self._data = load_dataset(self.task.dataset, self.data_dir, self.download).to(
+                self.device
+            )
+        return self._data
+
+    def __call__(self, trial: optuna.trial.Trial) -> float:
+        loss = self.suggest_loss(trial)
+        if loss is None:
+            trial.set_user_attr("untrainable", True)
+            return DIVERGED_FITNESS
+        seed = training_seed(self.seed, trial.number, self.common_random_numbers)
+        result = train(
+            self.task, loss, steps=self.steps, seed=seed, device=self.device, data=self.data,
+            abort_rule=self.abort_rule,
+        )
+        record_result(trial, result)
+        return result.value

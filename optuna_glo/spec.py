@@ -1,0 +1,254 @@
+"""Study specs: declarative TOML files in ``studies/`` that the CLI reads.
+
+A spec names the method, the task, the sampler settings and the budget::
+
+    [study]
+    name = "quickstart"
+    method = "taylorglo"
+    task = "digits-mlp"
+    n_trials = 280
+    seed = 0
+
+    [taylorglo]
+    population_size = 28
+
+    [training]
+    steps = 300
+
+The whole spec, defaults filled in, is stored in the study's user attributes, so a worker needs
+only the study name and the storage. Every key is checked: an unknown key, a missing one or a
+value of the wrong type is a :class:`SpecError` naming the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Study user attribute holding the spec (JSON).
+SPEC_ATTR = "optuna_glo:spec"
+
+
+class SpecError(ValueError):
+    """A study spec that cannot be used, with the key and the reason."""
+
+
+@dataclass(frozen=True)
+class AbortRetrySettings:
+    """TaylorGLO appendix A.5's abort-and-retry rule (see ``objectives.AbortRule``)."""
+
+    check_step: int
+    min_accuracy: float = 0.15
+    max_retries: int = 2
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How each candidate is trained.
+
+    Attributes:
+        steps: Partial-training steps per candidate (default: the task recipe's).
+        lr: Learning rate (default: the task recipe's, tuned for cross-entropy on our own tasks).
+        common_random_numbers: All candidates share one model initialisation and batch order
+            (seeded by ``[study] seed``), so they are compared on equal terms. When false, the
+            trial number varies both.
+        abort_retry: TaylorGLO's abort-and-retry rule, off by default.
+    """
+
+    steps: int | None = None
+    lr: float | None = None
+    common_random_numbers: bool = True
+    abort_retry: AbortRetrySettings | None = None
+
+
+@dataclass(frozen=True)
+class TaylorGLOSettings:
+    """TaylorGLO's CMA-ES (TaylorGLO section 5): lambda 28 on MNIST, sigma 1.2, mean 0, order 3."""
+
+    order: int = 3
+    population_size: int = 28
+    sigma0: float = 1.2
+    bound: float = 20.0
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """The ``[study]`` table."""
+
+    name: str
+    method: str
+    task: str
+    n_trials: int | None = None
+    generations: int | None = None
+    seed: int = 0
+    description: str = ""
+
+
+#: Method-specific tables: ``[taylorglo]`` etc. Methods register theirs here.
+METHOD_SETTINGS: dict[str, type] = {"taylorglo": TaylorGLOSettings}
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A parsed, validated study spec."""
+
+    study: StudySettings
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    method_settings: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.study.name
+
+    @property
+    def method(self) -> str:
+        return self.study.method
+
+    @property
+    def population_size(self) -> int | None:
+        return getattr(self.method_settings, "population_size", None)
+
+    @property
+    def n_trials(self) -> int:
+        """The trial budget: ``n_trials``, or ``generations`` times the population size."""
+        if self.study.n_trials is not None:
+            return self.study.n_trials
+        assert self.study.generations is not None and self.population_size is not None
+        return self.study.generations * self.population_size
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain data, defaults filled in (what is stored in the study)."""
+        out: dict[str, Any] = {
+            "study": dataclasses.asdict(self.study),
+            "training": dataclasses.asdict(self.training),
+        }
+        if self.method_settings is not None:
+            out[self.method] = dataclasses.asdict(self.method_settings)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "spec") -> StudySpec:
+        """Validate plain data (a parsed TOML file or a stored spec)."""
+        data = dict(data)
+        if "study" not in data:
+            raise SpecError(f"{source}: missing table [study] (with name, method and task).")
+        study = _build(StudySettings, data.pop("study"), "study", source)
+        if study.method not in METHOD_SETTINGS:
+            raise SpecError(
+                f"{source}: [study] method = {study.method!r} is unknown. Known methods: "
+                f"{', '.join(sorted(METHOD_SETTINGS))}."
+            )
+        training = _build(TrainingSettings, data.pop("training", {}), "training", source)
+        settings_cls = METHOD_SETTINGS[study.method]
+        method_settings = _build(settings_cls, data.pop(study.method, {}), study.method, source)
+        if data:
+            known = ["study", "training", study.method]
+            raise SpecError(
+                f"{source}: unknown table(s) {', '.join(f'[{k}]' for k in sorted(data))} for "
+                f"method {study.method!r}. Known tables: {', '.join(f'[{k}]' for k in known)}."
+            )
+        spec = cls(study, training, method_settings)
+        spec._check(source)
+        return spec
+
+    def _check(self, source: str) -> None:
+        s = self.study
+        if (s.n_trials is None) == (s.generations is None):
+            raise SpecError(f"{source}: [study] needs exactly one of `n_trials` and `generations`.")
+        if s.generations is not None and self.population_size is None:
+            raise SpecError(
+                f"{source}: [study] generations needs a population size; method {s.method!r} has "
+                "none. Use `n_trials`."
+            )
+        for key, value in (("n_trials", s.n_trials), ("generations", s.generations)):
+            if value is not None and value < 1:
+                raise SpecError(f"{source}: [study] {key} must be >= 1, got {value}.")
+        if self.training.steps is not None and self.training.steps < 1:
+            raise SpecError(f"{source}: [training] steps must be >= 1, got {self.training.steps}.")
+        if self.training.lr is not None and self.training.lr <= 0:
+            raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
+        if not s.name:
+            raise SpecError(f"{source}: [study] name must not be empty.")
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a TOML spec file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError(f"Spec file {str(path)!r} does not exist.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}.") from None
+    return StudySpec.from_dict(data, source=str(path))
+
+
+def spec_from_json(text: str) -> StudySpec:
+    """The spec stored in a study."""
+    return StudySpec.from_dict(json.loads(text), source="the study's stored spec")
+
+
+# --------------------------------------------------------------------------------------------
+# A small checker from TOML tables to frozen dataclasses, with messages that name the key.
+# --------------------------------------------------------------------------------------------
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _build(cls: type, table: Any, where: str, source: str) -> Any:
+    if not isinstance(table, dict):
+        raise SpecError(f"{source}: [{where}] must be a table, got {table!r}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise SpecError(
+            f"{source}: unknown key(s) {', '.join(f'`{k}`' for k in unknown)} in [{where}]. "
+            f"Known keys: {', '.join(f'`{k}`' for k in fields)}."
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        if name in table:
+            kwargs[name] = _coerce(table[name], hints[name], f"[{where}] {name}", source)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise SpecError(f"{source}: missing key `{name}` in [{where}].")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in options:  # only in stored specs: TOML has no null
+        return None
+    for option in options:
+        if option is type(None):
+            continue
+        if isinstance(option, type) and dataclasses.is_dataclass(option):
+            if isinstance(value, dict):
+                return _build(option, value, key.strip("[]").replace("] ", "."), source)
+            continue
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+    expected = " or ".join(
+        "a table" if dataclasses.is_dataclass(o) else _TYPE_NAMES.get(o, str(o))
+        for o in options
+        if o is not type(None)
+    )
+    raise SpecError(f"{source}: {key} must be {expected}, got {value!r}.")

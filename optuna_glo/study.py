@@ -1,0 +1,124 @@
+"""Creating and loading optuna-glo studies: an Optuna study with its spec in the user attrs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import optuna
+
+from optuna_glo.methods import make_objective, make_sampler
+from optuna_glo.objectives import get_task
+from optuna_glo.spec import SPEC_ATTR, SpecError, StudySpec, spec_from_json
+from optuna_glo.storage import open_storage, redact
+
+#: Study user attribute holding the cross-entropy baseline measured by ``optuna-glo run``.
+BASELINE_ATTR = "optuna_glo:baseline"
+
+
+class StudyError(RuntimeError):
+    """A study that does not exist, or exists with another spec."""
+
+
+def validate_spec(spec: StudySpec) -> None:
+    """Check what the spec refers to: the task exists, the sampler settings are valid."""
+    try:
+        get_task(spec.study.task)
+        make_sampler(spec)
+    except ValueError as err:
+        raise SpecError(f"Spec {spec.name!r}: {err}") from None
+
+
+def create_study(spec: StudySpec, storage_url: str) -> optuna.Study:
+    """Create the spec's study (maximising validation accuracy) and store the spec in it.
+
+    Creating the same study again is harmless; a different spec under an existing name is
+    refused, and the stored study is left as it was.
+    """
+    validate_spec(spec)
+    storage = open_storage(storage_url)
+    study = optuna.create_study(
+        study_name=spec.name, storage=storage, direction="maximize", load_if_exists=True
+    )
+    stored = study.user_attrs.get(SPEC_ATTR)
+    if stored is None:
+        study.set_user_attr(SPEC_ATTR, spec.to_json())
+    elif json.loads(stored) != spec.to_dict():
+        changed = _diff(json.loads(stored), spec.to_dict())
+        raise StudyError(
+            f"Study {spec.name!r} already exists in {redact(storage_url)} with a different spec "
+            f"({changed}). Give the new spec another [study] name, or delete the old study with "
+            f"`optuna delete-study --study-name {spec.name} --storage URL`."
+        )
+    return study
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    changes = []
+    for table in sorted(set(old) | set(new)):
+        o, n = old.get(table, {}), new.get(table, {})
+        for key in sorted(set(o) | set(n)):
+            if o.get(key) != n.get(key):
+                changes.append(f"[{table}] {key}: stored {o.get(key)!r}, new {n.get(key)!r}")
+    return "; ".join(changes) or "different tables"
+
+
+def load_study(
+    study_name: str, storage_url: str, *, with_sampler: bool = True
+) -> tuple[optuna.Study, StudySpec]:
+    """Load an optuna-glo study and its spec, with the spec's sampler attached."""
+    storage = open_storage(storage_url)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
+        known = ", ".join(names) if names else "none"
+        raise StudyError(
+            f"No study named {study_name!r} in {redact(storage_url)}. Studies there: {known}. "
+            "Create one with `optuna-glo create-study SPEC --storage URL`."
+        ) from None
+    stored = study.user_attrs.get(SPEC_ATTR)
+    if stored is None:
+        raise StudyError(
+            f"Study {study_name!r} has no optuna-glo spec: it was not made by "
+            "`optuna-glo create-study`."
+        )
+    spec = spec_from_json(stored)
+    if with_sampler:
+        study = optuna.load_study(
+            study_name=study_name, storage=storage, sampler=make_sampler(spec)
+        )
+    return study, spec
+
+
+def measure_baseline(
+    spec: StudySpec,
+    *,
+    device: str | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+) -> dict[str, Any]:
+    """Train standard cross-entropy exactly as a candidate of ``spec`` is trained.
+
+    Same task, learning rate, steps and seed (with common random numbers: the same initial
+    weights and batches as every candidate), so the difference to the best candidate is the
+    loss alone.
+    """
+    from optuna_glo.losses import CrossEntropy
+    from optuna_glo.objectives import train, training_seed
+
+    objective = make_objective(spec, device=device, data_dir=data_dir, download=download)
+    seed = training_seed(spec.study.seed, 0, common_random_numbers=True)
+    result = train(
+        objective.task, CrossEntropy(), steps=objective.steps, seed=seed,
+        device=objective.device, data=objective.data,
+    )
+    return {
+        "loss": "cross_entropy",
+        "value": result.value,
+        "lr": objective.task.recipe.lr,
+        "steps": objective.steps,
+        "seed": seed,
+        "diverged": result.diverged,
+    }
+
