@@ -7,6 +7,7 @@ the sampler's state (CMA-ES's optimizer, GP generations) lives in the storage.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
@@ -15,6 +16,9 @@ from tqdm.auto import tqdm
 
 from optuna_glo.methods import make_objective
 from optuna_glo.study import load_study
+
+#: Called after each trial this worker tells, like ``study.optimize``'s callbacks.
+TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 #: Trials that use up the study's budget. Failed trials do not: they are re-run.
 BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -50,6 +54,7 @@ def run_worker(
     data_dir: str | None = None,
     download: bool = False,
     progress: bool = True,
+    callbacks: Sequence[TrialCallback] = (),
 ) -> WorkerSummary:
     """Work on a study until its spec's trial budget (or this worker's ``n_trials``) is reached.
 
@@ -61,6 +66,7 @@ def run_worker(
         data_dir: Where data sets are read.
         download: Whether a missing data set may be downloaded.
         progress: Show a progress bar (trials done, best value, trials per minute).
+        callbacks: Called with ``(study, frozen_trial)`` after each trial this worker tells.
     """
     if n_trials is not None and n_trials < 1:
         raise ValueError(f"`n_trials` must be >= 1. The specified `n_trials` is {n_trials}.")
@@ -87,7 +93,9 @@ def run_worker(
                 # Nothing stays RUNNING: the failed trial is recorded and will be re-run.
                 study.tell(trial, state=TrialState.FAIL)
                 raise
-            study.tell(trial, value)
+            frozen = study.tell(trial, value)
+            for callback in callbacks:
+                callback(study, frozen)
             done += 1
             minutes = (time.perf_counter() - start) / 60
             best = _best_value(study)
