@@ -63,7 +63,7 @@ SCHEDULES = [
      20_000, 2_000),
     # Krizhevsky et al. 2012: 0.01, x0.1 three times (epochs 30, 60, 80 of 90).
     ("cifar10-alexnet", [(10_529, 0.01), (10_530, 0.001), (21_060, 1e-4), (28_080, 1e-5)],
-     90 * 351, 9 * 351),
+     90 * 351, 20 * 351),
     # Springenberg et al. 2015: x0.1 after epochs 200, 250, 300 of 350.
     ("cifar10-allcnnc", [(70_199, 0.01), (70_200, 0.001), (87_750, 1e-4), (105_300, 1e-5)],
      350 * 351, 35 * 351),
@@ -93,6 +93,9 @@ def test_schedule_at_boundaries(
     assert (recipe.full_steps, recipe.partial_steps) == (full, partial)
     # Partial runs end before the first decay (TaylorGLO A.4's 10% / EPBT's one generation).
     assert recipe.partial_steps < min(recipe.lr_milestones)
+    if "resnet32" not in name:  # TaylorGLO A.5 checks candidates at the tenth epoch
+        n_train = 47_225 if name.startswith("svhn") else 45_000
+        assert recipe.partial_steps > 10 * steps_per_epoch(n_train, recipe.batch_size)
 
 
 @pytest.mark.parametrize(
@@ -169,3 +172,14 @@ def test_parameter_counts_in_registry() -> None:
     # What `optuna-glo tasks` lists (model parameter counts from the registry).
     assert count_parameters(get_task("cifar10-wrn16-8").model()) == 10_961_370
     assert count_parameters(get_task("svhn-resnet32").model()) == 466_906
+
+
+def test_glo_transfer_runs_baikal(tmp_path: Path) -> None:
+    # studies/glo-cifar10-transfer.toml: Baikal on the GLO CIFAR-10 network, test accuracy.
+    from optuna_glo.losses import get_loss
+
+    write_cifar10(tmp_path, n_per_batch=8, n_test=6)
+    data = load_cifar10(tmp_path, download=False, n_val=10)
+    task = get_task("cifar10-glo-cnn").with_recipe(batch_size=8, eval_batch_size=16)
+    result = train(task, get_loss("baikal"), steps=2, data=data, evaluate_test=True)
+    assert not result.diverged and result.test_accuracy is not None
