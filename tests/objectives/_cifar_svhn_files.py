@@ -2,10 +2,47 @@
 
 from __future__ import annotations
 
+import io
 import pickle
+import struct
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
+
+
+class _Python2Pickler(pickle._Pickler):  # type: ignore[name-defined,misc]
+    """Writes protocol-2 pickles as Python 2's cPickle wrote the CIFAR-10 archive: ``str`` and
+    ``bytes`` as 8-bit strings (BINSTRING) and numpy under its 1.x module name."""
+
+    dispatch: ClassVar[dict[type, Any]] = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
+
+    def save_bytes(self, obj: bytes) -> None:
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    def save_str(self, obj: str) -> None:
+        self.save_bytes(obj.encode("latin1"))
+
+    def save_global(self, obj: Any, name: str | None = None) -> None:
+        module, qualname = obj.__module__, name or obj.__qualname__
+        if module == "numpy._core.multiarray":
+            module = "numpy.core.multiarray"
+        self.write(pickle.GLOBAL + f"{module}\n{qualname}\n".encode())
+        self.memoize(obj)
+
+    dispatch[bytes] = save_bytes
+    dispatch[str] = save_str
+
+
+def python2_pickle(obj: object) -> bytes:
+    """``obj`` pickled as the original CIFAR-10 files are (Python 2, numpy 1.x)."""
+    buf = io.BytesIO()
+    _Python2Pickler(buf, protocol=2).dump(obj)
+    return buf.getvalue()
 
 
 def write_cifar10(root: Path, n_per_batch: int = 12, n_test: int = 8, seed: int = 0) -> dict:
@@ -29,8 +66,7 @@ def write_cifar10(root: Path, n_per_batch: int = 12, n_test: int = 8, seed: int 
             "data": data,
             "filenames": [f"img_{i}.png" for i in range(n)],
         }
-        with open(folder / name, "wb") as f:
-            pickle.dump(batch, f, protocol=2)
+        (folder / name).write_bytes(python2_pickle(batch))
         arrays[name] = (data, labels)
     return arrays
 

@@ -33,6 +33,16 @@ def test_cifar10_pixel_layout(tmp_path: Path) -> None:
     assert targets.tolist() == labels
 
 
+def test_cifar10_reads_python3_pickles_too(tmp_path: Path) -> None:
+    # The helper writes Python 2 pickles, as the archive has them; a batch re-pickled by Python 3
+    # and numpy 2 (numpy._core module names, bytes via _codecs.encode) loads the same.
+    data = np.arange(2 * 3072, dtype=np.int64).reshape(2, 3072).astype(np.uint8)
+    with open(tmp_path / "batch", "wb") as f:
+        pickle.dump({"data": data, "labels": [4, 9]}, f, protocol=2)
+    images, targets = read_cifar_batch(tmp_path / "batch")
+    assert np.array_equal(images.reshape(2, 3072), data) and targets.tolist() == [4, 9]
+
+
 def test_cifar10_splits_partition_the_files(tmp_path: Path) -> None:
     arrays = write_cifar10(tmp_path)
     splits = load_cifar10(tmp_path, download=False, n_val=7)

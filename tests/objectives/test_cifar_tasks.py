@@ -183,3 +183,22 @@ def test_glo_transfer_runs_baikal(tmp_path: Path) -> None:
     task = get_task("cifar10-glo-cnn").with_recipe(batch_size=8, eval_batch_size=16)
     result = train(task, get_loss("baikal"), steps=2, data=data, evaluate_test=True)
     assert not result.diverged and result.test_accuracy is not None
+
+
+@pytest.mark.parametrize("name", ["cifar10-glo-cnn", "cifar10-alexnet"])
+def test_vectorizable_tasks_train_as_a_population(tmp_path: Path, name: str) -> None:
+    # Marked vectorizable (no batch norm): the vmapped population trainer takes them, and a
+    # member ends where its one-by-one run ends (no dropout in these two networks).
+    from optuna_glo.losses import get_loss
+    from optuna_glo.objectives._population import train_population
+
+    write_cifar10(tmp_path, n_per_batch=8, n_test=6)
+    data = load_cifar10(tmp_path, download=False, n_val=10)
+    task = get_task(name).with_recipe(batch_size=8, eval_batch_size=16)
+    losses = [get_loss("cross_entropy"), get_loss("baikal")]
+    together = train_population(
+        task, losses, [0, 1], data, steps=2, data_seed=0, device=torch.device("cpu")
+    )
+    alone = [train(task, loss, steps=2, seed=s, data_seed=0, data=data)
+             for loss, s in zip(losses, [0, 1], strict=True)]
+    assert [r.val_accuracy for r in together] == [r.val_accuracy for r in alone]
