@@ -1,8 +1,11 @@
 """Samplers of optuna-glo: searches over losses, shaped like Optuna's own samplers."""
 
 from optuna_glo.samplers._taylorglo import TaylorGLOSampler, taylorglo_sampler
+from optuna_glo.samplers.gp import GeneticProgrammingSampler, coefficient_sampler
 
 __all__ = [
+    "GeneticProgrammingSampler",
     "TaylorGLOSampler",
+    "coefficient_sampler",
     "taylorglo_sampler",
 ]

@@ -93,7 +93,8 @@ def _const_poly(value: Coefficient) -> Polynomial:
 def _scale(poly: Polynomial, factor: Coefficient) -> Polynomial:
     if factor == 0:
         return {}
-    return {m: _bounded(c * factor) for m, c in poly.items()}
+    scaled = {m: _bounded(c * factor) for m, c in poly.items()}
+    return {m: c for m, c in scaled.items() if c != 0}
 
 
 def _add(a: Polynomial, b: Polynomial) -> Polynomial:
@@ -241,10 +242,12 @@ def _monomial_key(item: tuple[Monomial, Coefficient]) -> tuple[int, list[tuple[s
 
 def polynomial_to_tree(poly: Polynomial) -> Node:
     """The tree of a polynomial: terms in a fixed order, constant last, signs as ``-``."""
-    if not poly:
+    # A coefficient too small for a float (below 1e-308) is written as nothing: the term is 0.
+    terms = sorted(((m, c) for m, c in poly.items() if float(c) != 0.0), key=_monomial_key)
+    if not terms:
         return const(0)
     tree: Node | None = None
-    for monomial, c in sorted(poly.items(), key=_monomial_key):
+    for monomial, c in terms:
         if tree is None:
             tree = _term(monomial, c)
         elif c < 0:
