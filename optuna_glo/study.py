@@ -64,10 +64,13 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 def load_study(
-    study_name: str, storage_url: str, *, with_sampler: bool = True
+    study_name: str, storage_url: str, *, with_sampler: bool = True, **storage_options: Any
 ) -> tuple[optuna.Study, StudySpec]:
-    """Load an optuna-glo study and its spec, with the spec's sampler attached."""
-    storage = open_storage(storage_url)
+    """Load an optuna-glo study and its spec, with the spec's sampler attached.
+
+    ``storage_options`` go to :func:`~optuna_glo.storage.open_storage` (pool size, heartbeats).
+    """
+    storage = open_storage(storage_url, **storage_options)
     try:
         study = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:

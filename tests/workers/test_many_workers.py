@@ -1,0 +1,44 @@
+"""Many ``optuna-glo worker`` processes on one PostgreSQL study: the budget is met exactly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from worker_helpers import admin, assert_budget_exact, finish, trials, worker
+
+
+@pytest.mark.slow
+def test_workers_complete_exactly_the_budget(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    # Four workers racing for slots of very short trials: without the budget lock, two of them
+    # regularly count the same free slot and the study overshoots.
+    budget = 24
+    study = make_study(db_url, n_trials=budget, steps=2)
+    procs = [worker(db_url, study) for _ in range(4)]
+    dbname = db_url.rsplit("/", 1)[1]
+    peak: dict[str, int] = {}
+    conn = admin()
+    while any(p.poll() is None for p in procs):
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT application_name, count(*) FROM pg_stat_activity "
+                "WHERE datname = %s AND application_name LIKE 'optuna-glo worker%%' "
+                "GROUP BY application_name",
+                (dbname,),
+            )
+            for name, n in cur.fetchall():
+                peak[name] = max(peak.get(name, 0), n)
+        time.sleep(0.05)
+    conn.close()
+    outputs = [finish(p) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    all_trials = trials(db_url, study)
+    assert_budget_exact(all_trials, budget)
+    assert len(all_trials) == budget, "no trial failed, so none should have been replaced"
+    ran = sorted(int(out.split("ran ")[1].split(" trial")[0]) for out in outputs)
+    assert sum(ran) == budget, outputs
+    # Each worker holds at most three connections (main thread, heartbeats, budget lock).
+    assert peak and len(peak) <= 4 and max(peak.values()) <= 3, peak
