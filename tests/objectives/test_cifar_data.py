@@ -137,10 +137,18 @@ def test_svhn_extra_joins_train_and_extra(tmp_path: Path) -> None:
     write_svhn(tmp_path, "test", 4, seed=2)
     with pytest.raises(DataUnavailableError, match=r"extra_32x32\.mat"):
         load_svhn_extra(tmp_path, download=False)
-    write_svhn(tmp_path, "extra", 30, seed=3)
+    extra_x, _ = write_svhn(tmp_path, "extra", 30, seed=3)
+    train_x, _ = write_svhn(tmp_path, "train", 10, seed=1)
     assert DATASETS["svhn-extra"].is_available(tmp_path)
     splits = load_svhn_extra(tmp_path, download=False, n_val=8)
     assert (len(splits.train_y), len(splits.val_y), len(splits.test_y)) == (32, 8, 4)
+    assert splits.train_x.dtype == torch.float32 and float(splits.val_x.max()) <= 1.0
+    file_rows = {
+        bytes(r)
+        for x in (train_x, extra_x)
+        for r in x.transpose(3, 2, 0, 1).reshape(x.shape[3], -1)
+    }
+    assert _rows(splits.train_x) | _rows(splits.val_x) == file_rows
     assert _svhn.SVHN_EXTRA_N_VAL == 30_000  # EPBT section 4.2
 
 
