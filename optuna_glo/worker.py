@@ -46,6 +46,9 @@ from optuna_glo.study import load_study
 
 #: Called after each trial this worker tells, like ``study.optimize``'s callbacks.
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+#: Called with the running trial after its objective returned, just before it is told: the place
+#: for artifacts, which Optuna accepts only on a running trial.
+BeforeTellHook = Callable[[optuna.Study, optuna.trial.Trial], object]
 
 #: Trials that use up the study's budget. Failed trials do not: they are re-run.
 BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -442,6 +445,7 @@ def run_worker(
     download: bool = False,
     progress: bool = True,
     callbacks: Sequence[TrialCallback] = (),
+    before_tell: Sequence[BeforeTellHook] = (),
     heartbeat_interval: int | None = DEFAULT_HEARTBEAT_INTERVAL,
     grace_period: int | None = None,
     max_retry: int | None = DEFAULT_MAX_RETRY,
@@ -461,6 +465,8 @@ def run_worker(
         download: Whether a missing data set may be downloaded.
         progress: Show a progress bar (trials done, best value, trials per minute).
         callbacks: Called with ``(study, frozen_trial)`` after each trial this worker tells.
+        before_tell: Called with ``(study, trial)`` while the trial still runs, after its
+            objective returned (artifacts such as the loss-shape PNG need a running trial).
         heartbeat_interval: Seconds between heartbeats of the running trial; ``None`` turns
             heartbeats (and so the detection of dead workers) off.
         grace_period: Seconds without a heartbeat after which a running trial is failed and
@@ -575,6 +581,8 @@ def run_worker(
                             continue
                         worker.fail(trial)
                         raise
+                    for hook in before_tell:
+                        hook(study, trial)
                     frozen = worker.tell(trial, value)
                 finally:
                     if heartbeat is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from optuna_glo.cli._evaluate_commands import add_artifact_arguments, artifact_hooks
 from optuna_glo.cli._worker_options import add_worker_options, worker_options
 from optuna_glo.storage import DEFAULT_STORAGE
 
@@ -29,6 +30,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--n-trials", type=int, default=None, help="stop after N trials of this worker")
     add_training_arguments(p)
     add_worker_options(p)
+    add_artifact_arguments(p)
     p.set_defaults(handler=worker_command)
 
     p = subparsers.add_parser(
@@ -40,6 +42,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("spec", help="TOML spec file, e.g. studies/quickstart.toml")
     add_storage_argument(p, default=DEFAULT_STORAGE)
     add_training_arguments(p)
+    add_artifact_arguments(p)
     p.set_defaults(handler=run_command)
 
     p = subparsers.add_parser(
@@ -100,6 +103,7 @@ def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> No
     summary = run_worker(
         study_name, args.storage, n_trials=n_trials, device=args.device,
         data_dir=args.data_dir, download=args.download, progress=not args.no_progress,
+        **artifact_hooks(args),
         **worker_options(args),
     )
     best = f"{summary.best_value:.4f}" if summary.best_value is not None else "none yet"

@@ -1,0 +1,219 @@
+"""``evaluate``, ``plot`` and ``export``; and the workers' loss-shape artifacts and study note."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+#: Default output directory of ``evaluate`` (a subdirectory per study).
+DEFAULT_EVALUATION_DIR = "optuna-glo-evaluation"
+
+
+def add_parser(subparsers: Any) -> None:
+    from optuna_glo.cli._study_commands import add_study_arguments, add_training_arguments
+
+    p = subparsers.add_parser(
+        "evaluate", help="train the best loss and baselines to full length, with statistics",
+        description="Train each loss --repeats times with different seeds on the study's task "
+        "for the full training length and compare test accuracies as in TaylorGLO Table 1: mean "
+        "(std) and one-tailed Welch t-tests against cross-entropy, plus cross-entropy at a "
+        "learning rate tuned on the validation set. Every finished training is appended to a "
+        "results file; a rerun resumes. The table is written as Markdown and CSV and stored in "
+        "the study (user attr and optuna-dashboard note).",
+    )
+    add_study_arguments(p)
+    p.add_argument(
+        "--losses", default="best,cross_entropy", metavar="LIST",
+        help="comma-separated losses: best (the study's best trial), trial:N, a named loss "
+        "(cross_entropy, baikal, baikal_cma, taylorglo_mnist) or a loss expression such as "
+        "'log(y) - x / y' (default: best,cross_entropy; cross_entropy is always added)",
+    )
+    p.add_argument("--repeats", type=int, default=10, help="trainings per loss (default: 10)")
+    p.add_argument(
+        "--steps", type=int, default=None,
+        help="training steps per run (default: the task's full training length)",
+    )
+    p.add_argument(
+        "--data-portion", type=float, default=1.0, metavar="P",
+        help="train on a fixed random portion P of the training set (GLO Fig. 4; default: 1)",
+    )
+    p.add_argument(
+        "--tune-baseline-lr", action=argparse.BooleanOptionalAction, default=True,
+        help="add cross-entropy at the best learning rate of a small log grid, chosen on the "
+        "validation set (default: on)",
+    )
+    p.add_argument(
+        "--lr-factors", default="0.1,0.3,1,3,10", metavar="LIST",
+        help="the learning-rate grid as factors of the task's rate (default: 0.1,0.3,1,3,10)",
+    )
+    p.add_argument(
+        "--tune-repeats", type=int, default=2,
+        help="seeds per learning rate in the search (default: 2)",
+    )
+    p.add_argument(
+        "--eval-every", type=int, default=None, metavar="N",
+        help="record test accuracy every N steps for the training curves (default: 20 points)",
+    )
+    p.add_argument(
+        "--out", default=None, metavar="DIR",
+        help=f"where results and tables go (default: {DEFAULT_EVALUATION_DIR}/STUDY)",
+    )
+    add_training_arguments(p)
+    p.set_defaults(handler=evaluate_command)
+
+    p = subparsers.add_parser(
+        "plot", help="write PNG pictures of a study",
+        description="Write PNGs: the best loss in the binary view beside cross-entropy (GLO Fig. "
+        "6), the search's progress per generation (TaylorGLO Fig. 2), the best loss of each "
+        "generation (TaylorGLO Fig. 3a), and the evaluate command's accuracy comparison and "
+        "training curves when they exist.",
+    )
+    add_study_arguments(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for the PNGs")
+    p.set_defaults(handler=plot_command)
+
+    p = subparsers.add_parser(
+        "export", help="write the best loss as a standalone torch module",
+        description="Write a Python module, depending on torch only, with FoundLoss: the best "
+        "loss as a drop-in for torch.nn.CrossEntropyLoss.",
+    )
+    add_study_arguments(p)
+    p.add_argument("--out", required=True, metavar="FILE.py", help="the module to write")
+    p.add_argument(
+        "--trial", type=int, default=None, metavar="N",
+        help="export trial N instead of the best trial",
+    )
+    p.set_defaults(handler=export_command)
+
+
+# ----------------------------------------------------------------------------------- artifacts
+
+
+def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
+    """``--no-artifacts`` and ``--artifact-dir`` for commands that run workers."""
+    p.add_argument(
+        "--no-artifacts", action="store_true",
+        help="do not attach a loss-shape PNG to each trial nor keep the study's dashboard note",
+    )
+    p.add_argument(
+        "--artifact-dir", default=None, metavar="DIR",
+        help="where trial artifacts are stored (default: beside a SQLite file, study.db -> "
+        "study-artifacts/; else ./optuna-glo-artifacts). Workers on many machines need a shared "
+        "directory. Show them with: optuna-dashboard URL --artifact-dir DIR",
+    )
+
+
+def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
+    """``run_worker`` keyword arguments that attach loss-shape PNGs and keep the study note."""
+    if getattr(args, "no_artifacts", True):
+        return {}
+    from optuna_glo.evaluation import LossShapeArtifacts, default_artifact_dir
+
+    directory = args.artifact_dir or default_artifact_dir(args.storage)
+    hooks = LossShapeArtifacts(directory)
+    return {"before_tell": [hooks.before_tell], "callbacks": [hooks.after_tell]}
+
+
+# ------------------------------------------------------------------------------------ commands
+
+
+def _floats(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"`{flag}` must be comma-separated numbers. It is {text!r}.") from None
+    if not values or any(v <= 0 for v in values):
+        raise ValueError(f"`{flag}` must be positive numbers. It is {text!r}.")
+    return values
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    from optuna_glo.evaluation import (
+        BASELINE,
+        Candidate,
+        evaluate_losses,
+        evaluation_attr,
+        markdown_table,
+        resolve_loss,
+        update_study_note,
+        write_tables,
+    )
+    from optuna_glo.methods import make_objective
+    from optuna_glo.study import load_study
+
+    for flag, value in (("--repeats", args.repeats), ("--tune-repeats", args.tune_repeats)):
+        if value < 1:
+            raise ValueError(f"`{flag}` must be >= 1. It is {value}.")
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"`--steps` must be >= 1. It is {args.steps}.")
+    if not 0.0 < args.data_portion <= 1.0:
+        raise ValueError(f"`--data-portion` must be in (0, 1]. It is {args.data_portion}.")
+    factors = _floats(args.lr_factors, "--lr-factors")
+    study, spec = load_study(args.study, args.storage, with_sampler=False)
+    task = make_objective(spec).task
+    names = [n for n in args.losses.split(",") if n.strip()]
+    if BASELINE not in [n.strip() for n in names]:
+        names.append(BASELINE)
+    candidates = []
+    for name in names:
+        label, loss = resolve_loss(name, study)
+        candidates.append(Candidate(label, loss, task.recipe.lr))
+    out = Path(args.out or Path(DEFAULT_EVALUATION_DIR) / args.study)
+    stem = "evaluation" if args.data_portion == 1.0 else f"evaluation-portion{args.data_portion:g}"
+    results = out / f"{stem}.jsonl"
+    steps = args.steps or task.recipe.full_steps
+    print(
+        f"Evaluating {len(candidates)} loss(es) on {task.name}: {args.repeats} runs x {steps:,} "
+        f"steps each, lr {task.recipe.lr:g}"
+        + ("" if args.data_portion == 1.0 else f", {args.data_portion:g} of the training data")
+        + f". Results: {results} (a rerun resumes)."
+    )
+    report = evaluate_losses(
+        task, candidates, results_path=results, repeats=args.repeats, steps=steps,
+        data_portion=args.data_portion, device=args.device, data_dir=args.data_dir,
+        download=args.download, tune_baseline_lr=args.tune_baseline_lr, lr_factors=factors,
+        tune_repeats=args.tune_repeats, eval_every=args.eval_every,
+        progress=not args.no_progress,
+    )
+    md, cs = write_tables(report, out, stem)
+    stored = report.to_dict()
+    stored["markdown"] = markdown_table(report)
+    study.set_user_attr(evaluation_attr(args.data_portion), stored)
+    update_study_note(study)
+    print()
+    print(stored["markdown"])
+    print(
+        f"{report.trained} training(s) run now, {report.reused} taken from {results}.\n"
+        f"Tables: {md} and {cs}; stored in the study (user attr "
+        f"{evaluation_attr(args.data_portion)!r} and the optuna-dashboard note).\n"
+        f"Pictures: optuna-glo plot --study {args.study} --storage URL --out DIR"
+    )
+    return 0
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optuna_glo.plots import plot_study
+    from optuna_glo.study import load_study
+
+    study, spec = load_study(args.study, args.storage, with_sampler=False)
+    for path in plot_study(study, args.out, population_size=spec.population_size):
+        print(path)
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from optuna_glo.export import export_study
+    from optuna_glo.study import load_study
+
+    study, _ = load_study(args.study, args.storage, with_sampler=False)
+    path = export_study(study, args.out, trial_number=args.trial)
+    print(
+        f"Wrote {path}. Use it instead of torch.nn.CrossEntropyLoss:\n"
+        f"    from {path.stem} import FoundLoss\n"
+        f"    criterion = FoundLoss()"
+    )
+    return 0

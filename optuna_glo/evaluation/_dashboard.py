@@ -1,0 +1,189 @@
+"""What optuna-dashboard shows of a loss search: a loss-shape PNG on every trial, a study note.
+
+Each finished trial gets a small PNG of its loss in the binary view (GLO section V-A) as an
+Optuna artifact with mimetype ``image/png``, which optuna-dashboard shows on the trial's page
+(start it with ``optuna-dashboard URL --artifact-dir DIR``). The study gets a dashboard note with
+the best loss's formula and, once ``optuna-glo evaluate`` has run, its table.
+
+A finished trial no longer accepts artifacts (Optuna stores an artifact's record in the trial's
+system attrs), so the picture is attached just before the worker tells the trial's result.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.engine import make_url
+
+from optuna_glo._suggest import FORMULA_ATTR
+from optuna_glo.evaluation._load import load_loss
+
+_logger = logging.getLogger(__name__)
+
+#: Artifact directory for storages that are not a SQLite file (relative to the working directory).
+DEFAULT_ARTIFACT_DIR = "optuna-glo-artifacts"
+#: Study user attrs written by ``optuna-glo evaluate`` start with this.
+EVALUATION_ATTR = "optuna_glo:evaluation"
+#: Study user attr of the cross-entropy baseline (``study.BASELINE_ATTR``).
+_BASELINE_ATTR = "optuna_glo:baseline"
+
+_MATH = (
+    ("sum_i", "Σᵢ"), ("x_i", "xᵢ"), ("y_i", "yᵢ"), ("^2", "²"), ("^3", "³"), ("^4", "⁴"),
+    ("^5", "⁵"), ("*", "·"), ("sqrt", "√"),
+)
+
+
+def default_artifact_dir(storage_url: str) -> Path:
+    """Where a storage's artifacts go by default: beside a SQLite file (``study.db`` ->
+    ``study-artifacts/``), else ``./optuna-glo-artifacts``."""
+    try:
+        url = make_url(storage_url)
+    except Exception:
+        return Path(DEFAULT_ARTIFACT_DIR)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        db = Path(str(url.database))
+        return db.with_name(db.stem + "-artifacts")
+    return Path(DEFAULT_ARTIFACT_DIR)
+
+
+def evaluation_attr(data_portion: float) -> str:
+    """The study user attr holding an evaluation at ``data_portion`` of the training data."""
+    return EVALUATION_ATTR if data_portion == 1.0 else f"{EVALUATION_ATTR}:portion={data_portion:g}"
+
+
+def readable_math(formula: str) -> str:
+    """A formula with Unicode math signs (``Σᵢ``, ``yᵢ``, ``²``, ``·``) for the dashboard."""
+    for plain, pretty in _MATH:
+        formula = formula.replace(plain, pretty)
+    return formula
+
+
+def study_note(study: optuna.Study) -> str:
+    """The study's dashboard note: the best loss as readable math and any evaluation tables."""
+    lines = [f"## optuna-glo: {study.study_name}", ""]
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if complete:
+        best = study.best_trial
+        formula = best.user_attrs.get(FORMULA_ATTR)
+        if not isinstance(formula, str):
+            try:
+                formula = load_loss(best).formula()
+            except ValueError:
+                formula = "(no loss recorded)"
+        lines += [
+            f"**Best loss**: trial {best.number}, validation accuracy {best.value:.4f} "
+            f"(partial training; {len(complete)} trials complete).",
+            "",
+            "```",
+            readable_math(formula),
+            "```",
+            "",
+            "x: the one-hot true label, y: the softmax prediction, n: the number of classes. "
+            "The loss's shape is on each trial's page (artifacts).",
+        ]
+        baseline = study.user_attrs.get(_BASELINE_ATTR)
+        if isinstance(baseline, dict) and "value" in baseline:
+            lines += [
+                "",
+                f"Cross-entropy trained the same way (lr {baseline.get('lr', math.nan):g}): "
+                f"{baseline['value']:.4f}.",
+            ]
+    else:
+        lines.append("No completed trial yet.")
+    for key, report in sorted(study.user_attrs.items()):
+        if key.startswith(EVALUATION_ATTR) and isinstance(report, dict) and "markdown" in report:
+            lines += ["", report["markdown"]]
+    return "\n".join(lines) + "\n"
+
+
+def update_study_note(study: optuna.Study) -> None:
+    """Write :func:`study_note` as the study's optuna-dashboard note (replacing the old one)."""
+    from optuna_dashboard import save_note
+
+    save_note(study, study_note(study))
+
+
+class LossShapeArtifacts:
+    """Worker hooks: a loss-shape PNG artifact per trial and the study note.
+
+    Use :meth:`before_tell` while the trial is running (artifacts need a running trial) and
+    :meth:`after_tell` as an ordinary ``(study, frozen_trial)`` callback. Neither ever fails the
+    worker: a problem is logged and the trial goes on.
+
+    Args:
+        artifact_dir: The :class:`~optuna.artifacts.FileSystemArtifactStore` directory.
+        note: Also keep the study's dashboard note up to date with the best loss.
+
+    Attributes:
+        seconds: Time spent in the hooks so far (for measuring their overhead).
+    """
+
+    def __init__(self, artifact_dir: str | Path, *, note: bool = True) -> None:
+        from optuna.artifacts import FileSystemArtifactStore
+
+        self.artifact_dir = Path(artifact_dir)
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        self.store = FileSystemArtifactStore(self.artifact_dir)
+        self.note = note
+        self.seconds = 0.0
+        self._tmp = tempfile.TemporaryDirectory(prefix="optuna-glo-shapes-")
+
+    def before_tell(self, study: optuna.Study, trial: optuna.Trial) -> str | None:
+        """Render the trial's loss shape and upload it; returns the artifact id (or ``None``)."""
+        from optuna.artifacts import upload_artifact
+
+        from optuna_glo.plots import loss_shape_png
+
+        start = time.perf_counter()
+        try:
+            try:
+                loss = load_loss(trial)
+            except ValueError:
+                return None  # a trial without a loss (e.g. a user's own parameters)
+            path = Path(self._tmp.name) / f"trial-{trial.number}-loss-shape.png"
+            loss_shape_png(loss, path, title=f"trial {trial.number}: binary view")
+            return upload_artifact(
+                artifact_store=self.store, file_path=str(path), study_or_trial=trial,
+                mimetype="image/png",
+            )
+        except Exception as err:  # never lose a trained trial to a picture
+            _logger.warning("No loss-shape artifact for trial %d: %s", trial.number, err)
+            return None
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def after_tell(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Refresh the study note when ``trial`` is the study's new best."""
+        if not self.note or trial.state != TrialState.COMPLETE:
+            return
+        start = time.perf_counter()
+        try:
+            if study.best_trial.number == trial.number:
+                update_study_note(study)
+        except Exception as err:
+            _logger.warning("Study note not updated after trial %d: %s", trial.number, err)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    __call__ = after_tell
+
+    def close(self) -> None:
+        """Remove the temporary PNG directory."""
+        self._tmp.cleanup()
+
+
+def list_trial_artifacts(study: optuna.Study, trial: FrozenTrial) -> list[dict[str, Any]]:
+    """The artifact records of a trial (id, filename, mimetype)."""
+    from optuna.artifacts import get_all_artifact_meta
+
+    return [
+        {"artifact_id": m.artifact_id, "filename": m.filename, "mimetype": m.mimetype}
+        for m in get_all_artifact_meta(trial, storage=study._storage)
+    ]

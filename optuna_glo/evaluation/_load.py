@@ -1,0 +1,152 @@
+"""From a study or a trial back to its loss: the one place that knows how trials carry losses.
+
+A TaylorGLO trial carries its loss as parameters ``taylor_theta_0..`` (TaylorGLO eq. 5); a GLO
+trial carries an expression tree as text in its attributes (written by the GP sampler; read back
+by the project's own parser, never by ``eval``). Methods that carry losses another way register a
+reader in :data:`LOSS_READERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_glo._suggest import THETA_PREFIX
+from optuna_glo.losses import ClassificationLoss, TaylorGLOLoss, order_from_n_params
+
+if TYPE_CHECKING:
+    from optuna_glo.losses.trees import TreeLoss
+
+#: Reads the loss of a trial, or returns ``None`` when the trial does not carry one of its kind.
+LossReader = Callable[[FrozenTrial], ClassificationLoss | None]
+
+#: User attr with a trial's expression tree as text (GP sampler, ``samplers.gp.TREE_ATTR``).
+TREE_USER_ATTR = "loss_tree"
+#: System attr with the same text (``samplers.gp.TREE_KEY``), the authoritative copy.
+TREE_SYSTEM_ATTR = "GeneticProgrammingSampler:tree"
+
+
+def read_tree_loss(trial: FrozenTrial) -> TreeLoss | None:
+    """The GLO expression-tree loss of ``trial``, if it carries a tree."""
+    text = trial.system_attrs.get(TREE_SYSTEM_ATTR, trial.user_attrs.get(TREE_USER_ATTR))
+    if not isinstance(text, str):
+        return None
+    from optuna_glo.losses.trees import TreeLoss, parse
+
+    return TreeLoss(parse(text))
+
+
+def read_taylor_loss(trial: FrozenTrial) -> TaylorGLOLoss | None:
+    """The TaylorGLO loss of ``trial`` from its ``taylor_theta_K`` parameters, if it has them."""
+    indices = sorted(
+        int(name[len(THETA_PREFIX) :])
+        for name in trial.params
+        if name.startswith(THETA_PREFIX) and name[len(THETA_PREFIX) :].isdigit()
+    )
+    if not indices:
+        return None
+    if indices != list(range(len(indices))):
+        raise ValueError(
+            f"Trial {trial.number} has TaylorGLO parameters {indices}, not 0..{len(indices) - 1}."
+        )
+    order_from_n_params(len(indices))  # a clear error for an impossible count
+    return TaylorGLOLoss([float(trial.params[f"{THETA_PREFIX}{i}"]) for i in indices])
+
+
+#: Readers tried in order; the first that returns a loss wins. Extend for new methods.
+LOSS_READERS: list[LossReader] = [read_tree_loss, read_taylor_loss]
+
+
+def _frozen(trial: optuna.trial.BaseTrial | FrozenTrial) -> FrozenTrial:
+    if isinstance(trial, FrozenTrial):
+        return trial
+    if isinstance(trial, optuna.Trial):
+        # A live trial caches attrs from before the sampler's before_trial: read the storage.
+        return trial.study._storage.get_trial(trial._trial_id)
+    raise TypeError(
+        f"`trial` must be an optuna.Trial or a FrozenTrial. It is a {type(trial).__name__}."
+    )
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial:
+    """The study's best completed trial; a ``ValueError`` when none has completed."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise ValueError(
+            f"Study {study.study_name!r} has no completed trial yet, so it has no best loss. "
+            "Run a worker first."
+        )
+    return study.best_trial
+
+
+def load_loss(
+    study_or_trial: optuna.Study | optuna.trial.BaseTrial | FrozenTrial,
+) -> ClassificationLoss:
+    """The loss of a trial, or of a study's best trial: a drop-in for ``nn.CrossEntropyLoss``.
+
+    Example::
+
+        study = optuna.load_study(study_name="quickstart", storage="sqlite:///optuna-glo.db")
+        loss_fn = optuna_glo.load_loss(study)          # the best trial's loss
+        loss = loss_fn(model(images), labels)
+
+    Args:
+        study_or_trial: An Optuna study (its best completed trial is used), a live trial or a
+            frozen trial of an optuna-glo study.
+
+    Returns:
+        The loss as a torch module (:class:`~optuna_glo.losses.TaylorGLOLoss`, a tree loss, ...).
+    """
+    if isinstance(study_or_trial, optuna.Study):
+        trial = best_trial(study_or_trial)
+    else:
+        trial = _frozen(study_or_trial)
+    for reader in LOSS_READERS:
+        loss = reader(trial)
+        if loss is not None:
+            return loss
+    raise ValueError(
+        f"Trial {trial.number} carries no loss that optuna-glo can read: neither TaylorGLO "
+        f"parameters ({THETA_PREFIX}0, ...) nor an expression tree ({TREE_USER_ATTR!r})."
+    )
+
+
+def resolve_loss(name: str, study: optuna.Study | None = None) -> tuple[str, ClassificationLoss]:
+    """A loss named on the command line, with its table label.
+
+    Args:
+        name: ``"best"`` (the study's best trial), ``"trial:N"`` (trial ``N`` of the study), a
+            named loss (``cross_entropy``, ``baikal``, ``baikal_cma``, ``taylorglo_mnist``), or an
+            expression tree's text such as ``"log(y) - x / y"``.
+        study: The study that ``best`` and ``trial:N`` refer to.
+    """
+    from optuna_glo.losses import NAMED_LOSSES, get_loss
+
+    name = name.strip()
+    if name == "best" or name.startswith("trial:"):
+        if study is None:
+            raise ValueError(f"Loss {name!r} needs a study. Pass `--study`.")
+        if name == "best":
+            trial = best_trial(study)
+            return f"best (trial {trial.number})", load_loss(trial)
+        number = name[len("trial:") :]
+        trials = study.get_trials(deepcopy=False)
+        matches = [t for t in trials if number.isdigit() and t.number == int(number)]
+        if not matches:
+            raise ValueError(f"Loss {name!r}: study {study.study_name!r} has no trial {number}.")
+        return f"trial {matches[0].number}", load_loss(matches[0])
+    if name in NAMED_LOSSES:
+        return name, get_loss(name)
+    from optuna_glo.losses.trees import TreeLoss, TreeSyntaxError, parse
+
+    try:
+        return name, TreeLoss(parse(name))
+    except TreeSyntaxError as err:
+        raise ValueError(
+            f"Loss {name!r} is neither 'best', 'trial:N', a named loss "
+            f"({', '.join(sorted(NAMED_LOSSES))}) nor a loss expression ({err.message} at "
+            f"position {err.position})."
+        ) from None

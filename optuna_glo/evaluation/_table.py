@@ -1,0 +1,87 @@
+"""The evaluation table in the form of TaylorGLO Table 1, as Markdown and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+from optuna_glo.evaluation._runner import TUNED_BASELINE, EvaluationReport
+from optuna_glo.evaluation._stats import format_p
+
+
+def markdown_table(report: EvaluationReport, title: str | None = None) -> str:
+    """Mean (std) test accuracy per loss and one-tailed Welch p-values against cross-entropy."""
+    has_tuned = report.row(TUNED_BASELINE) is not None
+    portion = (
+        "" if report.data_portion == 1.0 else f", {report.data_portion:g} of the training data"
+    )
+    lines = [
+        f"### {title or 'Full-length evaluation'}",
+        "",
+        f"Task `{report.task}`, {report.steps:,} steps{portion}; test accuracy over "
+        f"{report.repeats} runs per loss (seeds {report.seeds[0]}..{report.seeds[-1]}), standard "
+        "deviation in parentheses; p-values of one-tailed Welch t-tests (TaylorGLO Table 1).",
+        "",
+    ]
+    header = ["Loss", "Learning rate", "Mean test accuracy (std)", "p vs cross-entropy"]
+    if has_tuned:
+        header.append("p vs cross-entropy, lr tuned")
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] * len(header)) + "|")
+    for row in report.rows:
+        label = row.label if not row.diverged else f"{row.label} ({row.diverged} diverged)"
+        cells = [label, f"{row.lr:g}", str(row.summary), _p(row.p_vs_baseline)]
+        if has_tuned:
+            cells.append(_p(row.p_vs_tuned))
+        lines.append("| " + " | ".join(cells) + " |")
+    if report.lr_search is not None:
+        s = report.lr_search
+        lines += [
+            "",
+            f"Learning-rate search for cross-entropy (validation accuracy, {len(s.seeds)} seeds x "
+            f"{s.steps:,} steps per rate, {s.trainings} trainings): "
+            + ", ".join(f"{lr:g}: {s.val_accuracy[lr]:.4f}" for lr in s.grid)
+            + f"; best {s.best_lr:g}.",
+        ]
+    summary = report.summary_lines()
+    if summary:
+        lines += ["", *[f"- {line}" for line in summary]]
+    losses = [f"- {row.label}: `{row.formula}`" for row in report.rows]
+    lines += ["", "Losses:", *losses]
+    return "\n".join(lines) + "\n"
+
+
+def _p(p: float) -> str:
+    return "" if math.isnan(p) else format_p(p)
+
+
+def csv_table(report: EvaluationReport) -> str:
+    """One CSV line per loss: mean, std, n, p-values, diverged runs, formula."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([
+        "task", "steps", "data_portion", "loss", "lr", "n", "mean_test_accuracy", "std",
+        "p_vs_cross_entropy", "p_vs_cross_entropy_lr_tuned", "diverged", "formula",
+    ])
+    for row in report.rows:
+        s = row.summary
+        writer.writerow([
+            report.task, report.steps, report.data_portion, row.label, row.lr, s.n,
+            f"{s.mean:.6f}", "" if math.isnan(s.std) else f"{s.std:.6f}",
+            "" if math.isnan(row.p_vs_baseline) else f"{row.p_vs_baseline:.6g}",
+            "" if math.isnan(row.p_vs_tuned) else f"{row.p_vs_tuned:.6g}",
+            row.diverged, row.formula,
+        ])
+    return out.getvalue()
+
+
+def write_tables(report: EvaluationReport, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
+    """Write ``STEM.md`` and ``STEM.csv`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md, cs = out / f"{stem}.md", out / f"{stem}.csv"
+    md.write_text(markdown_table(report))
+    cs.write_text(csv_table(report))
+    return md, cs

@@ -1,0 +1,276 @@
+"""Pictures of a loss search (matplotlib, Agg backend; no display needed).
+
+* :func:`plot_binary_view`: the best loss in the binary view beside cross-entropy (GLO Fig. 6);
+* :func:`plot_search_progress`: best and mean validation accuracy per generation (TaylorGLO
+  Fig. 2);
+* :func:`plot_generation_losses`: each generation's best loss, coloured by generation from blue
+  to red and shifted to zero at ``y0 = 1`` (TaylorGLO Fig. 3a);
+* :func:`plot_evaluation` and :func:`plot_training_curves`: what ``optuna-glo evaluate`` measured
+  (GLO Fig. 3 and 5);
+* :func:`loss_shape_png`: the small per-trial picture the workers attach as an Optuna artifact.
+
+matplotlib is imported inside the functions, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_glo.evaluation._dashboard import EVALUATION_ATTR
+from optuna_glo.losses import CrossEntropy, binary_view
+
+if TYPE_CHECKING:
+    import optuna
+    from matplotlib.figure import Figure
+    from torch import nn
+
+#: The binary view's horizontal axis: predictions for the true class, away from 0 and 1.
+_Y0 = torch.linspace(0.005, 0.995, 199, dtype=torch.float64)
+
+
+def _figure(width: float, height: float, dpi: int = 100) -> Figure:
+    from matplotlib.figure import Figure  # the OO API: no pyplot state, safe in any process
+
+    return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def binary_curve(loss: nn.Module) -> tuple[list[float], list[float]]:
+    """``(y0, L)``: the loss of a binary sample with ``x0 = 1`` (GLO section V-A)."""
+    values = binary_view(loss, _Y0)  # type: ignore[arg-type]
+    return _Y0.tolist(), values.reshape(-1).tolist()
+
+
+def loss_shape_png(
+    loss: nn.Module, path: str | Path, *, title: str = "", dpi: int = 72
+) -> Path:
+    """A small PNG of one loss in the binary view, for a trial's artifact (fast: ~20 ms)."""
+    y0, values = binary_curve(loss)
+    fig = _figure(3.2, 2.4, dpi)
+    ax = fig.add_subplot()
+    ax.plot(y0, values, color="tab:red", linewidth=1.5)
+    finite = [(v, x) for x, v in zip(y0, values, strict=True) if math.isfinite(v)]
+    if finite:
+        v_min, x_min = min(finite)
+        ax.axvline(x_min, color="0.6", linestyle=":", linewidth=1)
+        ax.plot([x_min], [v_min], "o", color="tab:red", markersize=3)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("y0 (prediction for the true class)", fontsize=7)
+    ax.set_ylabel("loss at x0 = 1", fontsize=7)
+    ax.tick_params(labelsize=6)
+    if title:
+        ax.set_title(title, fontsize=8)
+    return _save(fig, path)
+
+
+def plot_binary_view(loss: nn.Module, path: str | Path, *, label: str = "best loss") -> Path:
+    """GLO Fig. 6: the loss at ``x0 = 1`` against ``y0``, cross-entropy in a panel beside it."""
+    fig = _figure(9, 3.6)
+    ax_loss, ax_ce = fig.subplots(1, 2)
+    for ax, the_loss, name, color in (
+        (ax_loss, loss, label, "tab:red"), (ax_ce, CrossEntropy(), "cross-entropy", "tab:blue"),
+    ):
+        y0, values = binary_curve(the_loss)
+        ax.plot(y0, values, color=color, linewidth=2)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("y0 (prediction for the true class; correct on the right)")
+        ax.set_ylabel("loss at x0 = 1")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    formula = getattr(loss, "formula", None)
+    if callable(formula):
+        fig.suptitle(_wrap(formula(), 110), fontsize=8)
+    return _save(fig, path)
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def trial_generation(trial: FrozenTrial, population_size: int | None) -> int | None:
+    """A trial's generation: the sampler's own record (``cma:generation``, ``...:generation``),
+    else its number divided by the population size."""
+    for key, value in trial.system_attrs.items():
+        if key.endswith(":generation") and isinstance(value, int):
+            return value
+    if population_size:
+        return trial.number // population_size
+    return None
+
+
+def generations(
+    study: optuna.Study, population_size: int | None = None
+) -> dict[int, list[FrozenTrial]]:
+    """Completed trials grouped by generation (in generation order)."""
+    by_gen: dict[int, list[FrozenTrial]] = {}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        gen = trial_generation(t, population_size)
+        if gen is not None and t.value is not None:
+            by_gen.setdefault(gen, []).append(t)
+    return dict(sorted(by_gen.items()))
+
+
+def plot_search_progress(
+    study: optuna.Study, path: str | Path, *, population_size: int | None = None
+) -> Path:
+    """TaylorGLO Fig. 2: generation best, generation mean and all-time best validation accuracy;
+    red dots where a new all-time best was found."""
+    by_gen = generations(study, population_size)
+    if not by_gen:
+        raise ValueError(f"Study {study.study_name!r} has no completed trial to plot.")
+    gens = list(by_gen)
+    best = [max(t.value for t in by_gen[g] if t.value is not None) for g in gens]
+    mean = [sum(t.value or 0.0 for t in by_gen[g]) / len(by_gen[g]) for g in gens]
+    all_time, new_best, record = [], [], -math.inf
+    for g, b in zip(gens, best, strict=True):
+        if b > record:
+            record = b
+            new_best.append((g, b))
+        all_time.append(record)
+    fig = _figure(7, 4)
+    ax = fig.add_subplot()
+    ax.plot(gens, all_time, color="black", linewidth=2, label="all-time best")
+    ax.plot(gens, best, color="tab:blue", marker=".", label="generation best")
+    ax.plot(gens, mean, color="tab:orange", marker=".", label="generation average")
+    ax.plot(*zip(*new_best, strict=True), "o", color="tab:red", label="new best")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("generation")
+    ax.set_ylabel("validation accuracy (partial training)")
+    ax.set_title(f"{study.study_name}: search progress")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def plot_generation_losses(
+    study: optuna.Study, path: str | Path, *, population_size: int | None = None
+) -> Path:
+    """TaylorGLO Fig. 3a: the best loss of each generation in the binary view, coloured from blue
+    (first) to red (last) and shifted so that each is zero at ``y0 = 1``."""
+    import matplotlib
+    from matplotlib import cm, colors
+
+    from optuna_glo.evaluation import load_loss
+
+    by_gen = generations(study, population_size)
+    if not by_gen:
+        raise ValueError(f"Study {study.study_name!r} has no completed trial to plot.")
+    norm = colors.Normalize(vmin=min(by_gen), vmax=max(max(by_gen), min(by_gen) + 1))
+    cmap = matplotlib.colormaps["coolwarm"]
+    fig = _figure(7, 4.5)
+    ax = fig.add_subplot()
+    for gen, trials in by_gen.items():
+        best = max(trials, key=lambda t: t.value if t.value is not None else -math.inf)
+        try:
+            y0, values = binary_curve(load_loss(best))
+        except ValueError:
+            continue
+        at_one = values[-1]
+        ax.plot(y0, [v - at_one for v in values], color=cmap(norm(gen)), linewidth=1.2)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="generation")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("y0 (prediction for the true class)")
+    ax.set_ylabel("loss at x0 = 1, shifted to 0 at y0 = 1")
+    ax.set_title(f"{study.study_name}: best loss of each generation")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_evaluation(report: dict[str, Any], path: str | Path) -> Path:
+    """Test accuracy of every run per loss, with mean and standard deviation (GLO Fig. 5)."""
+    rows = report["rows"]
+    fig = _figure(max(5.0, 1.6 * len(rows) + 2), 4.2)
+    ax = fig.add_subplot()
+    for i, row in enumerate(rows):
+        accs = row["test_accuracy"]
+        # Each run as a grey dot on the left, mean and standard deviation in red on the right.
+        spread = [i - 0.3 + 0.25 * k / max(1, len(accs) - 1) for k in range(len(accs))]
+        ax.plot(spread, accs, ".", color="0.45", label="one run" if i == 0 else None)
+        ax.errorbar(
+            [i + 0.15], [row["mean"]], yerr=[row["std"] or 0.0], fmt="o", color="tab:red",
+            capsize=6, label="mean (std)" if i == 0 else None,
+        )
+    ax.set_xticks(range(len(rows)), [_wrap(f"{r['loss']} (lr {r['lr']:g})", 18) for r in rows],
+                  fontsize=8)
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=8)
+    portion = report.get("data_portion", 1.0)
+    extra = "" if portion == 1.0 else f", {portion:g} of the training data"
+    ax.set_title(
+        f"{report['task']}: {report['steps']:,} steps{extra}, {report['repeats']} runs each"
+    )
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_training_curves(report: dict[str, Any], path: str | Path) -> Path:
+    """Mean test accuracy during training for each loss (the data of GLO Fig. 3)."""
+    fig = _figure(7, 4.2)
+    ax = fig.add_subplot()
+    for row in report["rows"]:
+        if row["curve"]:
+            steps, accs = zip(*row["curve"], strict=True)
+            style = "--" if row["loss"].startswith("cross_entropy,") else "-"
+            ax.plot(steps, accs, style, label=f"{row['loss']} (lr {row['lr']:g})")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"test accuracy (mean of {report['repeats']} runs)")
+    ax.set_title(f"{report['task']}: training curves")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_study(
+    study: optuna.Study, out_dir: str | Path, *, population_size: int | None = None
+) -> list[Path]:
+    """Every picture the study has data for, as PNGs in ``out_dir``; returns their paths."""
+    from optuna_glo.evaluation import best_trial, load_loss
+
+    out = Path(out_dir)
+    written: list[Path] = []
+    best = best_trial(study)
+    written.append(plot_binary_view(
+        load_loss(best), out / "best_loss_binary_view.png", label=f"best loss (trial {best.number})"
+    ))
+    written.append(plot_search_progress(study, out / "search_progress.png",
+                                        population_size=population_size))
+    written.append(plot_generation_losses(study, out / "generation_best_losses.png",
+                                          population_size=population_size))
+    for key, report in sorted(study.user_attrs.items()):
+        if not key.startswith(EVALUATION_ATTR) or not isinstance(report, dict):
+            continue
+        suffix = key[len(EVALUATION_ATTR) :].replace(":", "_").replace("=", "")
+        written.append(plot_evaluation(report, out / f"evaluation{suffix}.png"))
+        if any(row["curve"] for row in report["rows"]):
+            written.append(plot_training_curves(report, out / f"training_curves{suffix}.png"))
+    return written
+
+
+__all__ = [
+    "EVALUATION_ATTR",
+    "binary_curve",
+    "generations",
+    "loss_shape_png",
+    "plot_binary_view",
+    "plot_evaluation",
+    "plot_generation_losses",
+    "plot_search_progress",
+    "plot_study",
+    "plot_training_curves",
+    "trial_generation",
+]
