@@ -8,23 +8,41 @@ in ``[study] method`` and its settings dataclass in ``spec.METHOD_SETTINGS``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
 
 from optuna_glo._suggest import suggest_taylor_loss
-from optuna_glo.objectives import AbortRule, LossSearchObjective, SuggestLoss, get_task
-from optuna_glo.samplers import taylorglo_sampler
-from optuna_glo.spec import StudySpec, TaylorGLOSettings
+from optuna_glo.losses import get_loss
+from optuna_glo.objectives import (
+    AbortRule,
+    FixedLossObjective,
+    LossSearchObjective,
+    SuggestLoss,
+    Task,
+    get_task,
+)
+from optuna_glo.samplers import ComparisonGridSampler, taylorglo_sampler
+from optuna_glo.spec import EvaluateSettings, StudySpec, TaylorGLOSettings
 
 
 @dataclass(frozen=True)
 class Method:
-    """A registered loss-search method."""
+    """A registered loss-search method.
+
+    Attributes:
+        make_sampler: The spec's sampler.
+        make_suggest_loss: Turns a trial into its candidate loss, for the standard loss-search
+            objective (partial training, validation accuracy).
+        make_objective: A whole objective instead, for methods whose trials are not candidate
+            losses of one partial-training length (``evaluate``).
+    """
 
     make_sampler: Callable[[StudySpec], optuna.samplers.BaseSampler]
-    make_suggest_loss: Callable[[StudySpec], SuggestLoss]
+    make_suggest_loss: Callable[[StudySpec], SuggestLoss] | None = None
+    make_objective: Callable[..., FixedLossObjective] | None = None
 
 
 def _taylorglo_settings(spec: StudySpec) -> TaylorGLOSettings:
@@ -46,14 +64,53 @@ def _taylorglo_suggest(spec: StudySpec) -> SuggestLoss:
     return lambda trial: suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound)
 
 
+def _evaluate_settings(spec: StudySpec) -> EvaluateSettings:
+    settings = spec.method_settings
+    assert isinstance(settings, EvaluateSettings)
+    return settings
+
+
+def _evaluate_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
+    e = _evaluate_settings(spec)
+    grid: dict[str, list[str | int]] = {
+        "loss": list(e.losses), "steps": list(e.steps), "repeat": list(range(e.seeds)),
+    }
+    return ComparisonGridSampler(grid, seed=spec.study.seed)
+
+
+def _evaluate_objective(
+    spec: StudySpec, task: Task, device: str | None, data_dir: str | None, download: bool
+) -> FixedLossObjective:
+    e = _evaluate_settings(spec)
+    for name in e.losses:
+        get_loss(name)  # an unknown name fails here, listing the known ones
+    return FixedLossObjective(
+        task, {name: functools.partial(get_loss, name) for name in e.losses}, steps=e.steps,
+        repeats=e.seeds, seed=spec.study.seed, split=e.split, device=device,
+        data_dir=data_dir, download=download,
+    )
+
+
 METHODS: dict[str, Method] = {
-    "taylorglo": Method(_taylorglo_sampler, _taylorglo_suggest),
+    "taylorglo": Method(_taylorglo_sampler, make_suggest_loss=_taylorglo_suggest),
+    "evaluate": Method(_evaluate_sampler, make_objective=_evaluate_objective),
 }
 
 
 def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
     """The spec's sampler (its state lives in the storage, so every worker shares one search)."""
-    return METHODS[spec.method].make_sampler(spec)
+    method = METHODS[spec.method]
+    if spec.method == "evaluate":
+        _evaluate_objective(spec, get_task(spec.study.task), None, None, False)  # check names
+    return method.make_sampler(spec)
+
+
+def spec_task(spec: StudySpec) -> Task:
+    """The spec's task, with the spec's learning rate if it sets one."""
+    task = get_task(spec.study.task)
+    if spec.training.lr is not None:
+        task = task.with_recipe(lr=spec.training.lr)
+    return task
 
 
 def make_objective(
@@ -62,16 +119,18 @@ def make_objective(
     device: str | None = None,
     data_dir: str | None = None,
     download: bool = False,
-) -> LossSearchObjective:
+) -> LossSearchObjective | FixedLossObjective:
     """The spec's objective: its task, training settings and the method's loss per trial."""
-    task = get_task(spec.study.task)
-    if spec.training.lr is not None:
-        task = task.with_recipe(lr=spec.training.lr)
+    task = spec_task(spec)
+    method = METHODS[spec.method]
+    if method.make_objective is not None:
+        return method.make_objective(spec, task, device, data_dir, download)
+    assert method.make_suggest_loss is not None
     ar = spec.training.abort_retry
     abort_rule = AbortRule(**dataclasses.asdict(ar)) if ar is not None else None
     return LossSearchObjective(
         task,
-        METHODS[spec.method].make_suggest_loss(spec),
+        method.make_suggest_loss(spec),
         steps=spec.training.steps,
         seed=spec.study.seed,
         common_random_numbers=spec.training.common_random_numbers,

@@ -79,6 +79,27 @@ class TaylorGLOSettings:
 
 
 @dataclass(frozen=True)
+class EvaluateSettings:
+    """A comparison of fixed losses (no search): every loss x length x seed is one trial.
+
+    Attributes:
+        losses: Named losses (``optuna_glo.losses.NAMED_LOSSES``) to compare.
+        steps: Training lengths.
+        seeds: Models per loss and length, each with its own seed.
+        split: The split whose accuracy is the trial's value: ``"test"`` or ``"val"``.
+    """
+
+    losses: tuple[str, ...]
+    steps: tuple[int, ...]
+    seeds: int = 5
+    split: str = "test"
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.losses) * len(self.steps) * self.seeds
+
+
+@dataclass(frozen=True)
 class StudySettings:
     """The ``[study]`` table."""
 
@@ -92,7 +113,10 @@ class StudySettings:
 
 
 #: Method-specific tables: ``[taylorglo]`` etc. Methods register theirs here.
-METHOD_SETTINGS: dict[str, type] = {"taylorglo": TaylorGLOSettings}
+METHOD_SETTINGS: dict[str, type] = {
+    "taylorglo": TaylorGLOSettings,
+    "evaluate": EvaluateSettings,
+}
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,8 @@ class StudySpec:
     @property
     def n_trials(self) -> int:
         """The trial budget: ``n_trials``, or ``generations`` times the population size."""
+        if isinstance(self.method_settings, EvaluateSettings):
+            return self.method_settings.n_trials
         if self.study.n_trials is not None:
             return self.study.n_trials
         assert self.study.generations is not None and self.population_size is not None
@@ -163,6 +189,9 @@ class StudySpec:
 
     def _check(self, source: str) -> None:
         s = self.study
+        if isinstance(self.method_settings, EvaluateSettings):
+            self._check_evaluate(source, self.method_settings)
+            return
         if (s.n_trials is None) == (s.generations is None):
             raise SpecError(f"{source}: [study] needs exactly one of `n_trials` and `generations`.")
         if s.generations is not None and self.population_size is None:
@@ -179,6 +208,19 @@ class StudySpec:
             raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
         if not s.name:
             raise SpecError(f"{source}: [study] name must not be empty.")
+
+    def _check_evaluate(self, source: str, e: EvaluateSettings) -> None:
+        if self.study.n_trials is not None or self.study.generations is not None:
+            raise SpecError(
+                f"{source}: method 'evaluate' trains every loss x steps x seed once; its budget "
+                "comes from [evaluate], so [study] takes no `n_trials` or `generations`."
+            )
+        if not e.losses or not e.steps or e.seeds < 1:
+            raise SpecError(f"{source}: [evaluate] needs losses, steps and seeds >= 1.")
+        if any(n < 1 for n in e.steps):
+            raise SpecError(f"{source}: [evaluate] steps must all be >= 1, got {list(e.steps)}.")
+        if e.split not in ("test", "val"):
+            raise SpecError(f"{source}: [evaluate] split must be 'test' or 'val', got {e.split!r}.")
 
 
 def load_spec(path: str | Path) -> StudySpec:
@@ -231,6 +273,11 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     if value is None and type(None) in options:  # only in stored specs: TOML has no null
         return None
+    if typing.get_origin(hint) is tuple:  # tuple[T, ...] from a TOML array
+        (item, _) = typing.get_args(hint)
+        if not isinstance(value, list | tuple):
+            raise SpecError(f"{source}: {key} must be a list, got {value!r}.")
+        return tuple(_coerce(v, item, f"{key} item", source) for v in value)
     for option in options:
         if option is type(None):
             continue

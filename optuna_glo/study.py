@@ -7,7 +7,7 @@ from typing import Any
 
 import optuna
 
-from optuna_glo.methods import make_objective, make_sampler
+from optuna_glo.methods import make_sampler, spec_task
 from optuna_glo.objectives import get_task
 from optuna_glo.spec import SPEC_ATTR, SpecError, StudySpec, spec_from_json
 from optuna_glo.storage import open_storage, redact
@@ -110,18 +110,18 @@ def measure_baseline(
     from optuna_glo.losses import CrossEntropy
     from optuna_glo.objectives import train, training_seed
 
-    objective = make_objective(spec, device=device, data_dir=data_dir, download=download)
+    task = spec_task(spec)
+    steps = spec.training.steps or task.recipe.partial_steps
     seed = training_seed(spec.study.seed, 0, common_random_numbers=True)
     result = train(
-        objective.task, CrossEntropy(), steps=objective.steps, seed=seed,
-        device=objective.device, data=objective.data,
+        task, CrossEntropy(), steps=steps, seed=seed, device=device, data_dir=data_dir,
+        download=download,
     )
     return {
         "loss": "cross_entropy",
         "value": result.value,
-        "lr": objective.task.recipe.lr,
-        "steps": objective.steps,
+        "lr": task.recipe.lr,
+        "steps": steps,
         "seed": seed,
         "diverged": result.diverged,
     }
-

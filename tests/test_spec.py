@@ -84,3 +84,43 @@ def test_round_trip_through_json(tmp_path: Path) -> None:
     assert spec.training.abort_retry is not None
     assert spec.training.abort_retry.min_accuracy == 0.15
     assert StudySpec.from_dict(spec.to_dict()) == spec
+
+
+EVALUATE = """
+[study]
+name = "cmp"
+method = "evaluate"
+task = "digits-mlp"
+
+[evaluate]
+losses = ["baikal", "cross_entropy"]
+steps = [20, 40]
+seeds = 3
+"""
+
+
+def test_evaluate_spec_budget_is_the_grid(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, EVALUATE))
+    assert spec.n_trials == 2 * 2 * 3
+    assert spec.method_settings.losses == ("baikal", "cross_entropy")
+    assert StudySpec.from_dict(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (('task = "digits-mlp"', 'task = "digits-mlp"\nn_trials = 3'), "takes no `n_trials`"),
+        (("steps = [20, 40]", "steps = 20"), r"\[evaluate\] steps must be a list"),
+        (("steps = [20, 40]", "steps = [20, 'x']"), "steps item must be an integer"),
+        (('seeds = 3', 'seeds = 3\nsplit = "train"'), "split must be 'test' or 'val'"),
+    ],
+)
+def test_bad_evaluate_specs(tmp_path: Path, change: tuple[str, str], match: str) -> None:
+    with pytest.raises(SpecError, match=match):
+        load_spec(write(tmp_path, EVALUATE.replace(*change)))
+
+
+def test_evaluate_spec_with_an_unknown_loss_is_refused(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, EVALUATE.replace('"baikal"', '"focal"')))
+    with pytest.raises(SpecError, match="Unknown loss 'focal'"):
+        validate_spec(spec)

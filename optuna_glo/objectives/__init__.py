@@ -12,6 +12,7 @@ from optuna_glo.objectives._data import (
 )
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
 from optuna_glo.objectives._objective import (
+    FixedLossObjective,
     LossSearchObjective,
     SuggestLoss,
     record_result,
@@ -36,6 +37,7 @@ __all__ = [
     "BasicCNN",
     "DataUnavailableError",
     "DatasetInfo",
+    "FixedLossObjective",
     "LossSearchObjective",
     "Recipe",
     "Splits",

@@ -110,3 +110,66 @@ class LossSearchObjective:
         )
         record_result(trial, result)
         return result.value
+
+
+class FixedLossObjective:
+    """Objective of a comparison of fixed losses: each trial trains one (loss, steps, repeat).
+
+    The grid of candidates is the trial's parameters ``loss``, ``steps`` and ``repeat`` (a
+    ``GridSampler`` covers it once, shared by any number of workers). The value is the accuracy on
+    ``split`` after ``steps`` steps; validation and test accuracy are both recorded.
+
+    Args:
+        task: The task to train.
+        losses: Builds each loss by name.
+        steps: The training lengths.
+        repeats: Models per loss and length; repeat ``r`` trains with seed ``seed + r``.
+        seed: The study seed.
+        split: ``"test"`` or ``"val"``: the accuracy reported as the value.
+        device: Training device.
+        data_dir: Where data sets are read.
+        download: Whether a missing data set may be downloaded.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        losses: dict[str, Callable[[], nn.Module]],
+        *,
+        steps: tuple[int, ...],
+        repeats: int,
+        seed: int = 0,
+        split: str = "test",
+        device: str | None = None,
+        data_dir: str | None = None,
+        download: bool = False,
+    ) -> None:
+        self.task = task
+        self.losses = losses
+        self.steps = steps
+        self.repeats = repeats
+        self.seed = seed
+        self.split = split
+        self.device = resolve_device(device)
+        self.data_dir = data_dir
+        self.download = download
+
+    def __call__(self, trial: optuna.trial.Trial) -> float:
+        name = trial.suggest_categorical("loss", list(self.losses))
+        steps = trial.suggest_categorical("steps", list(self.steps))
+        repeat = trial.suggest_categorical("repeat", list(range(self.repeats)))
+        loss = self.losses[str(name)]()
+        trial.set_user_attr("loss_formula", getattr(loss, "formula", lambda: str(name))())
+        data = load_dataset(self.task.dataset, self.data_dir, self.download)
+        result = train(
+            self.task, loss, steps=int(steps), seed=self.seed + int(repeat), device=self.device,
+            data=data, evaluate_test=True,
+        )
+        record_result(trial, result)
+        trial.set_user_attr("test_accuracy", result.test_accuracy)
+        if result.diverged:
+            return DIVERGED_FITNESS
+        if self.split == "test":
+            assert result.test_accuracy is not None
+            return result.test_accuracy
+        return result.val_accuracy

@@ -1,9 +1,11 @@
 """Samplers of optuna-glo: searches over losses, shaped like Optuna's own samplers."""
 
+from optuna_glo.samplers._comparison import ComparisonGridSampler
 from optuna_glo.samplers._taylorglo import TaylorGLOSampler, taylorglo_sampler
 from optuna_glo.samplers.gp import GeneticProgrammingSampler, coefficient_sampler
 
 __all__ = [
+    "ComparisonGridSampler",
     "GeneticProgrammingSampler",
     "TaylorGLOSampler",
     "coefficient_sampler",
