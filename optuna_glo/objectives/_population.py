@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import torch
 from torch import nn
@@ -50,6 +50,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.objectives._data import Splits, load_dataset, resolve_data_dir
+from optuna_glo.objectives._objective import LossSearchObjective, record_result, training_seed
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import (
     DIVERGED_FITNESS,
@@ -59,6 +60,9 @@ from optuna_glo.objectives._training import (
     resolve_device,
     train,
 )
+
+if TYPE_CHECKING:
+    import optuna
 
 _logger = logging.getLogger(__name__)
 
@@ -903,6 +907,53 @@ def evaluate_population(
     return results  # type: ignore[return-value]
 
 
+def evaluate_trials(
+    objective: LossSearchObjective,
+    trials: Sequence[optuna.trial.Trial],
+    *,
+    population_batch: int | None = None,
+    path: Path_ = "auto",
+    on_choice: Callable[[PathChoice], None] | None = None,
+) -> list[float]:
+    """The batch form of ``objective(trial)``: the values of ``trials``, trained together.
+
+    Each trial's loss, seed and recorded user attributes are exactly those
+    :class:`~optuna_glo.objectives.LossSearchObjective` gives it one at a time; the candidates
+    that can train are trained by :func:`evaluate_population` (one vectorized population when
+    they share a seed, i.e. with common random numbers, and the device measured it faster).
+
+    Args:
+        objective: The study's objective (task, loss per trial, steps, seeds, device).
+        trials: Running trials, e.g. one CMA-ES generation asked in a row.
+        population_batch: Members trained together at most (default: what fits the device).
+        path: ``"auto"``, ``"vectorized"`` or ``"sequential"`` (see :func:`evaluate_population`).
+        on_choice: Called with the path chosen for each population.
+    """
+    values: list[float] = [DIVERGED_FITNESS] * len(trials)
+    todo: list[int] = []
+    losses: list[nn.Module] = []
+    seeds: list[int] = []
+    for i, trial in enumerate(trials):
+        loss = objective.suggest_loss(trial)
+        if loss is None:  # GLO III-A: a candidate that cannot train gets fitness 0 untrained
+            trial.set_user_attr("untrainable", True)
+            continue
+        todo.append(i)
+        losses.append(loss)
+        seeds.append(training_seed(objective.seed, trial.number, objective.common_random_numbers))
+    if not todo:
+        return values
+    results = evaluate_population(
+        objective.task, losses, seeds, steps=objective.steps, device=objective.device,
+        data=objective.data, data_dir=objective.data_dir, abort_rule=objective.abort_rule,
+        population_batch=population_batch, path=path, on_choice=on_choice,
+    )
+    for i, result in zip(todo, results, strict=True):
+        record_result(trials[i], result)
+        values[i] = result.value
+    return values
+
+
 def _population_size(
     task: Task, data: Splits, device: torch.device, k: int, population_batch: int | None
 ) -> int:
@@ -981,6 +1032,7 @@ __all__ = [
     "choose_path",
     "device_name",
     "evaluate_population",
+    "evaluate_trials",
     "measure_paths",
     "plan_memory",
     "train_population",

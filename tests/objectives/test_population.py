@@ -351,3 +351,42 @@ def test_bad_arguments(mlp_task: Task, digits: Splits, kwargs: dict, match: str)
     args = {"seeds": [0, 1], "data": digits, **kwargs}
     with pytest.raises(ValueError, match=match):
         evaluate_population(mlp_task, [CrossEntropy(), CrossEntropy()], **args)
+
+
+# --------------------------------------------------------------------------------------------
+# Trials: the batch form of the loss-search objective.
+# --------------------------------------------------------------------------------------------
+
+
+def test_evaluate_trials_gives_what_the_objective_gives_one_at_a_time(
+    mlp_task: Task, digits: Splits
+) -> None:
+    import optuna
+
+    from optuna_glo._suggest import suggest_taylor_loss
+    from optuna_glo.objectives import LossSearchObjective
+    from optuna_glo.samplers import taylorglo_sampler
+
+    objective = LossSearchObjective(
+        mlp_task, lambda trial: suggest_taylor_loss(trial, 3, low=-20.0, high=20.0), steps=20,
+        seed=0, device="cpu",
+    )
+    objective._data = digits
+
+    def generation(batched: bool) -> list[optuna.trial.FrozenTrial]:
+        study = optuna.create_study(
+            direction="maximize", sampler=taylorglo_sampler(population_size=4, seed=0)
+        )
+        trials = [study.ask() for _ in range(4)]
+        if batched:
+            values = population.evaluate_trials(objective, trials, path="vectorized")
+        else:
+            values = [objective(trial) for trial in trials]
+        for trial, value in zip(trials, values, strict=True):
+            study.tell(trial, value)
+        return study.trials
+
+    one_by_one, together = generation(False), generation(True)
+    assert [t.params for t in together] == [t.params for t in one_by_one]
+    assert [t.value for t in together] == pytest.approx([t.value for t in one_by_one], abs=0.011)
+    assert [t.user_attrs.keys() for t in together] == [t.user_attrs.keys() for t in one_by_one]
