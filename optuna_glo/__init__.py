@@ -11,7 +11,11 @@ arXiv 2002.00059). Put a loss search into your own objective::
 """
 
 from optuna_glo._suggest import suggest_taylor_loss, taylor_param_names
-from optuna_glo._suggest_tree import suggest_loss_tree, suggest_tree_coefficients
+from optuna_glo._suggest_tree import (
+    suggest_glo_loss,
+    suggest_loss_tree,
+    suggest_tree_coefficients,
+)
 from optuna_glo.evaluation._load import load_loss
 from optuna_glo.samplers import taylorglo_sampler
 
@@ -20,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "load_loss",
+    "suggest_glo_loss",
     "suggest_loss_tree",
     "suggest_taylor_loss",
     "suggest_tree_coefficients",

@@ -21,6 +21,7 @@ from optuna_glo.samplers.gp import (
     CANONICAL_KEY,
     COEFFICIENT_BOUNDS,
     COEFFICIENT_PREFIX,
+    COEFFICIENT_TREE_KEY,
     FORMULA_ATTR,
     TREE_ATTR,
     TREE_KEY,
@@ -166,3 +167,23 @@ def suggest_tree_coefficients(
     trial.set_user_attr(TREE_ATTR, loss.text)
     trial.set_user_attr(FORMULA_ATTR, loss.formula())
     return loss
+
+
+def suggest_glo_loss(
+    trial: optuna.trial.BaseTrial,
+    *,
+    low: float = COEFFICIENT_BOUNDS[0],
+    high: float = COEFFICIENT_BOUNDS[1],
+    reduction: str = "mean",
+) -> TreeLoss:
+    """The loss of a trial of a :class:`~optuna_glo.samplers.GLOSampler` study, in either phase.
+
+    A discovery trial gets its candidate tree (:func:`suggest_loss_tree`: check
+    ``cached_value``); a coefficient-phase trial gets the best discovered tree with coefficients
+    suggested by :func:`suggest_tree_coefficients` between ``low`` and ``high`` (the sampler's
+    ``coefficient_bounds``).
+    """
+    tree = trial_system_attrs(trial).get(COEFFICIENT_TREE_KEY)
+    if tree is None:
+        return suggest_loss_tree(trial, reduction=reduction)
+    return suggest_tree_coefficients(trial, tree, low=low, high=high, reduction=reduction)

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
+from torch import nn
 
 from optuna_glo._suggest import suggest_taylor_loss
+from optuna_glo._suggest_tree import suggest_glo_loss
 from optuna_glo.losses import get_loss
 from optuna_glo.objectives import (
     AbortRule,
@@ -24,8 +26,13 @@ from optuna_glo.objectives import (
     Task,
     get_task,
 )
-from optuna_glo.samplers import ComparisonGridSampler, taylorglo_sampler
-from optuna_glo.spec import EvaluateSettings, StudySpec, TaylorGLOSettings
+from optuna_glo.samplers import (
+    ComparisonGridSampler,
+    GeneticProgrammingSampler,
+    GLOSampler,
+    taylorglo_sampler,
+)
+from optuna_glo.spec import EvaluateSettings, GLOSettings, StudySpec, TaylorGLOSettings
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,47 @@ def _taylorglo_suggest(spec: StudySpec) -> SuggestLoss:
     return lambda trial: suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound)
 
 
+def _glo_settings(spec: StudySpec) -> GLOSettings:
+    settings = spec.method_settings
+    assert isinstance(settings, GLOSettings)
+    return settings
+
+
+def _glo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
+    s = _glo_settings(spec)
+    gp = GeneticProgrammingSampler(
+        population_size=s.population_size, n_elites=s.n_elites, crossover_prob=s.crossover_prob,
+        integer_mutation_prob=s.integer_mutation_prob,
+        same_arity_mutation_prob=s.same_arity_mutation_prob,
+        shrink_mutation_prob=s.shrink_mutation_prob, grow_mutation_prob=s.grow_mutation_prob,
+        init_max_depth=s.init_max_depth, max_depth=s.max_depth, seed=spec.study.seed,
+    )
+    if s.coefficient_generations == 0:
+        return gp
+    if spec.study.generations is None:
+        raise ValueError(
+            "[glo] coefficient_generations needs [study] generations (the discovery phase's "
+            "length), not n_trials."
+        )
+    return GLOSampler(
+        discovery_generations=spec.study.generations, gp_sampler=gp,
+        coefficient_population_size=s.coefficient_population_size,
+        coefficient_sigma0=s.coefficient_sigma0,
+        coefficient_bounds=(-s.coefficient_bound, s.coefficient_bound), seed=spec.study.seed,
+    )
+
+
+def _glo_suggest(spec: StudySpec) -> SuggestLoss:
+    s = _glo_settings(spec)
+
+    def suggest(trial: optuna.trial.Trial) -> nn.Module | None:
+        # An untrainable tree gets fitness 0 untrained (GLO III-A); a cache hit its cached value.
+        loss = suggest_glo_loss(trial, low=-s.coefficient_bound, high=s.coefficient_bound)
+        return None if getattr(loss, "untrainable", None) else loss
+
+    return suggest
+
+
 def _evaluate_settings(spec: StudySpec) -> EvaluateSettings:
     settings = spec.method_settings
     assert isinstance(settings, EvaluateSettings)
@@ -93,6 +141,7 @@ def _evaluate_objective(
 
 METHODS: dict[str, Method] = {
     "taylorglo": Method(_taylorglo_sampler, make_suggest_loss=_taylorglo_suggest),
+    "glo": Method(_glo_sampler, make_suggest_loss=_glo_suggest),
     "evaluate": Method(_evaluate_sampler, make_objective=_evaluate_objective),
 }
 

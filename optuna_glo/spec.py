@@ -79,6 +79,35 @@ class TaylorGLOSettings:
 
 
 @dataclass(frozen=True)
+class GLOSettings:
+    """GLO (GLO section III): genetic-programming loss discovery, then CMA-ES on coefficients.
+
+    ``[study] generations`` counts the discovery generations; ``coefficient_generations`` CMA-ES
+    generations of ``coefficient_population_size`` then tune the best tree's coefficients in the
+    same study (0: discovery only). Defaults are GLO III-A/B's settings.
+    """
+
+    population_size: int = 80  # GLO III-A
+    n_elites: int = 6  # GLO III-A
+    crossover_prob: float = 0.8  # GLO III-A
+    integer_mutation_prob: float = 0.05  # GLO III-A
+    same_arity_mutation_prob: float = 0.05  # GLO III-A
+    shrink_mutation_prob: float = 0.025  # GLO III-A: 5% * 50%
+    grow_mutation_prob: float = 0.025  # GLO III-A: 5% * 50%
+    init_max_depth: int = 2  # GLO III-A
+    max_depth: int = 17  # Koza's limit; GLO states none
+    coefficient_generations: int = 0
+    coefficient_population_size: int = 10  # GLO names no lambda; CMA-ES's 4 + 3 ln n is 8-10
+    coefficient_sigma0: float = 1.5  # GLO III-B
+    coefficient_bound: float = 10.0  # every coefficient in [-bound, bound]
+
+    @property
+    def extra_trials(self) -> int:
+        """Trials of the coefficient phase, beyond the discovery generations."""
+        return self.coefficient_generations * self.coefficient_population_size
+
+
+@dataclass(frozen=True)
 class EvaluateSettings:
     """A comparison of fixed losses (no search): every loss x length x seed is one trial.
 
@@ -115,6 +144,7 @@ class StudySettings:
 #: Method-specific tables: ``[taylorglo]`` etc. Methods register theirs here.
 METHOD_SETTINGS: dict[str, type] = {
     "taylorglo": TaylorGLOSettings,
+    "glo": GLOSettings,
     "evaluate": EvaluateSettings,
 }
 
@@ -147,7 +177,8 @@ class StudySpec:
         if self.study.n_trials is not None:
             return self.study.n_trials
         assert self.study.generations is not None and self.population_size is not None
-        return self.study.generations * self.population_size
+        extra = getattr(self.method_settings, "extra_trials", 0)
+        return self.study.generations * self.population_size + extra
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data, defaults filled in (what is stored in the study)."""

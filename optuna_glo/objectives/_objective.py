@@ -103,6 +103,9 @@ class LossSearchObjective:
         if loss is None:
             trial.set_user_attr("untrainable", True)
             return DIVERGED_FITNESS
+        cached = getattr(loss, "cached_value", None)  # GLO III-A's fitness cache
+        if cached is not None:
+            return float(cached)
         seed = training_seed(self.seed, trial.number, self.common_random_numbers)
         result = train(
             self.task, loss, steps=self.steps, seed=seed, device=self.device, data=self.data,

@@ -2,10 +2,11 @@
 
 from optuna_glo.samplers._comparison import ComparisonGridSampler
 from optuna_glo.samplers._taylorglo import TaylorGLOSampler, taylorglo_sampler
-from optuna_glo.samplers.gp import GeneticProgrammingSampler, coefficient_sampler
+from optuna_glo.samplers.gp import GeneticProgrammingSampler, GLOSampler, coefficient_sampler
 
 __all__ = [
     "ComparisonGridSampler",
+    "GLOSampler",
     "GeneticProgrammingSampler",
     "TaylorGLOSampler",
     "coefficient_sampler",

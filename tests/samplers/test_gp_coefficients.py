@@ -71,7 +71,7 @@ def test_cma_es_tunes_the_coefficients() -> None:
     [
         ({"bounds": (2.0, 5.0)}, r"`bounds` must contain the start 1"),
         ({"sigma0": 0.0}, r"`sigma0` must be positive\. .* is 0\.0\."),
-        ({"population_size": 1}, r"`population_size` must be None or >= 2\. .* is 1\."),
+        ({"population_size": 3}, r"`population_size` must be None or >= 4\. .* is 3\."),
     ],
 )
 def test_coefficient_sampler_checks_its_settings(kwargs: dict[str, object], pattern: str) -> None:

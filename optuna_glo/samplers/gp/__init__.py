@@ -22,6 +22,7 @@ from optuna_glo.samplers.gp._coefficients import (
     coefficient_sampler,
 )
 from optuna_glo.samplers.gp._crossover import subtree_crossover
+from optuna_glo.samplers.gp._glo import COEFFICIENT_TREE_KEY, GLOSampler
 from optuna_glo.samplers.gp._mutation import MutationRates, mutate
 from optuna_glo.samplers.gp._sampler import GeneticProgrammingSampler
 from optuna_glo.samplers.gp._selection import roulette, roulette_weights, select_elites
@@ -32,6 +33,7 @@ __all__ = [
     "CANONICAL_KEY",
     "COEFFICIENT_BOUNDS",
     "COEFFICIENT_PREFIX",
+    "COEFFICIENT_TREE_KEY",
     "FORMULA_ATTR",
     "ORIGIN_ATTR",
     "ORIGIN_KEY",
@@ -40,6 +42,7 @@ __all__ = [
     "TREE_KEY",
     "UNTRAINABLE_ATTR",
     "CoefficientCmaEsSampler",
+    "GLOSampler",
     "GPChildGenerationStrategy",
     "GeneticProgrammingSampler",
     "MutationRates",

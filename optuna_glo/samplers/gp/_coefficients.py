@@ -76,7 +76,8 @@ def coefficient_sampler(
         tree: The discovered tree (or its text) whose free coefficients are tuned.
         sigma0: Initial step size in coefficient units.
         bounds: ``(low, high)`` of every coefficient; must contain the start 1.
-        population_size: CMA-ES lambda (default: CMA-ES's ``4 + 3 ln(n)``; GLO names none).
+        population_size: CMA-ES lambda, at least 4 (default: CMA-ES's ``4 + 3 ln(n)``).
+            GLO names none.
         prefix: Parameter-name prefix, as passed to ``suggest_tree_coefficients``.
         independent_sampler: Samples any other parameter of the trial (default: random).
         seed: Seed for reproducible studies.
@@ -89,9 +90,10 @@ def coefficient_sampler(
         )
     if sigma0 <= 0:
         raise ValueError(f"`sigma0` must be positive. The specified `sigma0` is {sigma0}.")
-    if population_size is not None and population_size < 2:
+    if population_size is not None and population_size < 4:
+        # CMA-ES's rank-mu update needs mu = population_size // 2 >= 2 parents.
         raise ValueError(
-            f"`population_size` must be None or >= 2. The specified `population_size` is "
+            f"`population_size` must be None or >= 4. The specified `population_size` is "
             f"{population_size}."
         )
     names = coefficient_param_names(tree, prefix)

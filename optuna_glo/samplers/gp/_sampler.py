@@ -153,10 +153,16 @@ class GeneticProgrammingSampler(BaseGASampler):
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         _check_single_objective(study)
-        self._independent_sampler.before_trial(study, trial)
         if TREE_KEY in trial.system_attrs:
-            return  # A retried trial (or one enqueued with a tree) keeps its tree.
-        generation = self.get_trial_generation(study, trial)
+            # A retried trial (or one enqueued with a tree) keeps its tree.
+            self._independent_sampler.before_trial(study, trial)
+            return
+        self._check_and_assign(study, trial, self.get_trial_generation(study, trial))
+
+    def _check_and_assign(self, study: Study, trial: FrozenTrial, generation: int) -> None:
+        """Give ``trial`` the tree of the lowest free slot of ``generation``."""
+        _check_single_objective(study)
+        self._independent_sampler.before_trial(study, trial)
         slot = self._free_slot(study, trial, generation)
         seed = self._study_seed(study)
         parents = self.get_parent_population(study, generation)
