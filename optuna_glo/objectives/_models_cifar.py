@@ -14,8 +14,8 @@ model              here        paper
 GloCifarCNN        1,068,298   1,068,298 (TensorFlow CIFAR-10 tutorial, GLO ref. [27])
 AlexNetCifar       2,472,266   2.47M (the CIFAR-10 AlexNet behind TaylorGLO's 76.4%)
 AllCNNC            1,369,738   about 1.3M (Springenberg et al. 2015)
-PreActResNet(20)   272,474     0.27M (He et al. 2016b, Table 6: ResNet-20)
-WideResNet(16, 8)  10,961,370  11.0M (Zagoruyko & Komodakis 2016, Table 1 / EPBT 4.1)
+PreActResNet(20)   272,282     0.27M (He et al. 2016b, Table 6: ResNet-20)
+WideResNet(16, 8)  10,961,370  11.0M (Zagoruyko & Komodakis 2016 results; EPBT 4.1: 11M)
 WideResNet(28, 5)  9,132,634   not tabulated; WRN-28-10 here 36,479,194 vs 36.5M
 ResNetCifar(32)    466,906     0.47M (EPBT section 4.1); He et al. 2016b: 0.46M
 =================  ==========  =====================================================
@@ -305,12 +305,12 @@ class PreActResNet(nn.Module):
 
 
 class WideResNet(PreActResNet):
-    """WRN-``depth``-``widen`` (Zagoruyko & Komodakis 2016, Table 1 and section 2).
+    """WRN-``depth``-``widen`` (Zagoruyko & Komodakis 2016, section 2 and its Table 1 layout).
 
-    Depth counts the convolutions of ``(depth - 4) / 6`` blocks per group plus the first
-    convolution, the classifier and the two shortcut convolutions that change the width
-    (WRN-16-8: two blocks per group; WRN-28-5: four). The first group widens 16 to 16k channels
-    with a 1x1 shortcut too. ``dropout`` goes between a block's two convolutions (section 2.4).
+    ``depth`` = 6N + 4 for N pre-activation blocks per group, as the paper counts it (WRN-16-8:
+    N = 2; WRN-28-5: N = 4); widths 16k, 32k, 64k for k = ``widen``. The first block of each
+    group changes the width, so its shortcut is a 1x1 convolution, in the first group too (16 to
+    16k channels). ``dropout`` goes between a block's two convolutions (section 2.4).
     """
 
     def __init__(
