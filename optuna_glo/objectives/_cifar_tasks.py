@@ -142,11 +142,11 @@ register_task(Task(
     tags=("taylorglo",),
 ))
 
-# All-CNN-C: Springenberg et al. (2015) section 3.2: SGD with momentum 0.9, weight decay 0.001,
-# learning rate chosen from {0.25, 0.1, 0.05, 0.01} and multiplied by 0.1 after epochs 200, 250
-# and 300 of 350. 0.01 is taken (the paper does not say which rate won for which model; without
-# batch norm 0.01 is the safe end of its set). The batch size is not stated; 128 as for the
-# other networks here.
+# All-CNN-C: Springenberg et al. (2015), experimental setup: SGD with momentum 0.9, weight decay
+# 0.001, learning rate chosen from {0.25, 0.1, 0.05, 0.01} and multiplied by 0.1 after epochs
+# 200, 250 and 300 of 350. 0.01 is taken (the paper does not say which rate won for which model;
+# without batch norm 0.01 is the safe end of its set). The batch size is not stated; 128 as for
+# the other networks here.
 ALLCNNC_RECIPE = epoch_recipe(
     n_train=CIFAR10_N_TRAIN, batch_size=128, epochs=350, milestone_epochs=(200, 250, 300),
     partial_epochs=35, lr=0.01, optimizer="momentum", momentum=0.9, weight_decay=0.001,
@@ -162,7 +162,7 @@ for _suffix, _aug, _desc in (("", _CIFAR_AUG, ""), ("-cutout", _CIFAR_CUTOUT_AUG
         tags=("taylorglo",),
     ))
 
-# PreResNet-20: He et al. (2016a) section 5 / appendix, following He et al. (2016b) section 4.2:
+# PreResNet-20: He et al. (2016a), CIFAR setup as in He et al. (2016b) section 4.2:
 # batch 128, momentum 0.9, weight decay 0.0001, learning rate 0.1 divided by 10 at 32k and 48k
 # iterations, training ends at 64k iterations (the schedule is already in steps).
 PRERESNET_RECIPE = Recipe(

@@ -178,12 +178,12 @@ class AlexNetCifar(nn.Module):
 
 
 class AllCNNC(nn.Module):
-    """All-CNN-C (Springenberg et al. 2015, Table 2 model C with section 3.2's dropout).
+    """All-CNN-C (Springenberg et al. 2015): model C with stride-2 convolutions for its pools.
 
     3x3 conv 96, 3x3 conv 96, 3x3 conv 96 with stride 2 (replacing max-pooling), 3x3 conv 192,
     3x3 conv 192, 3x3 conv 192 with stride 2, 3x3 conv 192 without padding, 1x1 conv 192, 1x1 conv
     10, global average pooling; ReLUs after every convolution but the last. Dropout 20% on the
-    input and 50% after each stride-2 convolution (section 3.2). The paper does not state an
+    input and 50% after each stride-2 convolution (their experimental setup). The paper states no
     initialisation; He et al. (2015) initialisation is used, as for the other ReLU networks here.
     1,369,738 parameters (the paper lists about 1.3M).
     """
@@ -310,7 +310,7 @@ class WideResNet(PreActResNet):
     ``depth`` = 6N + 4 for N pre-activation blocks per group, as the paper counts it (WRN-16-8:
     N = 2; WRN-28-5: N = 4); widths 16k, 32k, 64k for k = ``widen``. The first block of each
     group changes the width, so its shortcut is a 1x1 convolution, in the first group too (16 to
-    16k channels). ``dropout`` goes between a block's two convolutions (section 2.4).
+    16k channels). ``dropout`` goes between a block's two convolutions (their dropout variant).
     """
 
     def __init__(
