@@ -11,6 +11,7 @@ from optuna_glo.samplers.gp._attrs import (
     TREE_ATTR,
     TREE_KEY,
     UNTRAINABLE_ATTR,
+    stored_system_attrs,
     trial_system_attrs,
 )
 from optuna_glo.samplers.gp._child_generation import GPChildGenerationStrategy
@@ -52,6 +53,7 @@ __all__ = [
     "roulette",
     "roulette_weights",
     "select_elites",
+    "stored_system_attrs",
     "subtree_crossover",
     "trial_system_attrs",
 ]

@@ -34,6 +34,12 @@ CACHED_FROM_ATTR = "loss_cached_from"
 UNTRAINABLE_ATTR = "loss_untrainable"
 
 
+def stored_system_attrs(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+    """A trial's system attrs read from the storage, for sampler hooks whose ``trial`` snapshot
+    predates ``before_trial`` (``infer_relative_search_space``, ``sample_relative``, ...)."""
+    return study._storage.get_trial_system_attrs(trial._trial_id)
+
+
 def trial_system_attrs(trial: optuna.trial.BaseTrial | FrozenTrial) -> dict[str, Any]:
     """A trial's system attrs as the storage has them now.
 

@@ -16,7 +16,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_glo.losses.trees import parse, untrainable_reason
-from optuna_glo.samplers.gp._attrs import TREE_KEY
+from optuna_glo.samplers.gp._attrs import TREE_KEY, stored_system_attrs
 from optuna_glo.samplers.gp._coefficients import (
     COEFFICIENT_BOUNDS,
     CoefficientCmaEsSampler,
@@ -86,8 +86,7 @@ class GLOSampler(BaseSampler):
 
     def _delegate(self, study: Study, trial: FrozenTrial) -> BaseSampler:
         """The phase's sampler; the trial is read from the storage (its snapshot may be stale)."""
-        attrs = study._storage.get_trial_system_attrs(trial._trial_id)
-        tree = attrs.get(COEFFICIENT_TREE_KEY)
+        tree = stored_system_attrs(study, trial).get(COEFFICIENT_TREE_KEY)
         return self._gp if tree is None else self._cma_for(tree)
 
     def _coefficient_tree(self, study: Study) -> str:
