@@ -245,7 +245,11 @@ def is_connection_error(err: BaseException) -> bool:
             | sqlalchemy.exc.ResourceClosedError,
         ):
             return True
-        current = current.__cause__ or current.__context__
+        if isinstance(current, StorageError):
+            return False  # already explained to the user (a wrong URL, a server that is down)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
     return False
 
 

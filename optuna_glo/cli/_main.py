@@ -14,10 +14,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from optuna_glo.cli import _evaluate_commands, _study_commands, _tasks_command
+from optuna_glo.cli import _evaluate_commands, _launch_command, _study_commands, _tasks_command
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
-COMMANDS: list[ModuleType] = [_study_commands, _tasks_command, _evaluate_commands]
+COMMANDS: list[ModuleType] = [
+    _study_commands, _launch_command, _tasks_command, _evaluate_commands
+]
 
 #: Exit status of a command stopped by a user error.
 EXIT_USER_ERROR = 2

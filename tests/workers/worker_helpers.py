@@ -14,6 +14,7 @@ import optuna
 import psycopg2
 import pytest
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.engine import make_url
 
 from optuna_glo.storage import open_storage
 
@@ -82,6 +83,8 @@ def make_study(tmp_path: Path) -> Callable[..., str]:
         proc = optuna_glo("create-study", str(spec), "--storage", url)
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0, out
+        password = make_url(url).password
+        assert not password or str(password) not in out, "create-study printed the password"
         return name
 
     return make

@@ -1,0 +1,121 @@
+"""Workers that die, are stopped, or lose their database connection lose no candidate."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+
+import pytest
+from optuna.trial import TrialState
+from worker_helpers import (
+    FAST_HEARTBEATS,
+    admin,
+    assert_budget_exact,
+    finish,
+    running_trial_with_params,
+    trials,
+    wait_for,
+    worker,
+)
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_trial_is_failed_and_rerun(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    budget = 5
+    study = make_study(db_url, n_trials=budget, steps=400)
+    victim = worker(db_url, study, *FAST_HEARTBEATS)
+    killed = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL
+    # The trial stays RUNNING until its heartbeat is older than the grace period (3 s).
+    assert next(t for t in trials(db_url, study) if t.number == killed.number).state == (
+        TrialState.RUNNING
+    )
+    others = [worker(db_url, study, *FAST_HEARTBEATS) for _ in range(2)]
+    outputs = [finish(p) for p in others]
+    assert [p.returncode for p in others] == [0, 0], outputs
+    all_trials = trials(db_url, study)
+    assert_budget_exact(all_trials, budget)
+    by_number = {t.number: t for t in all_trials}
+    assert by_number[killed.number].state == TrialState.FAIL
+    retries = [t for t in all_trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retries) == 1, "the dead worker's candidate is re-run exactly once"
+    assert retries[0].state == TrialState.COMPLETE
+    assert retries[0].params == killed.params, "a retry re-runs the same candidate"
+
+
+@pytest.mark.slow
+def test_sigterm_gives_the_running_trial_back_and_exits_0(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    study = make_study(db_url, n_trials=50, steps=400)
+    proc = worker(db_url, study, *FAST_HEARTBEATS)
+    running = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out = finish(proc, timeout=60)
+    assert proc.returncode == 0, out
+    assert time.monotonic() - start < 30, "SIGTERM must not wait for the rest of the study"
+    all_trials = trials(db_url, study)
+    assert TrialState.RUNNING not in [t.state for t in all_trials], out
+    assert {t.number: t for t in all_trials}[running.number].state == TrialState.FAIL
+    queued = [t for t in all_trials if t.state == TrialState.WAITING]
+    assert len(queued) == 1, out
+    assert queued[0].params == running.params
+    assert queued[0].system_attrs["optuna_glo:given_back_from"] == running.number
+    # The next worker picks the given-back candidate first.
+    nxt = worker(db_url, study, "--n-trials", "1", *FAST_HEARTBEATS)
+    out = finish(nxt)
+    assert nxt.returncode == 0, out
+    rerun = [t for t in trials(db_url, study) if t.number == queued[0].number]
+    assert rerun[0].state == TrialState.COMPLETE and rerun[0].params == running.params
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_the_running_trial_and_exits_0(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    study = make_study(db_url, n_trials=50, steps=400)
+    proc = worker(db_url, study, *FAST_HEARTBEATS)
+    running = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    proc.send_signal(signal.SIGINT)
+    out = finish(proc, timeout=60)
+    assert proc.returncode == 0, out
+    all_trials = trials(db_url, study)
+    assert [t.state for t in all_trials].count(TrialState.RUNNING) == 0, out
+    assert {t.number: t for t in all_trials}[running.number].state == TrialState.COMPLETE
+    assert len(all_trials) <= running.number + 2  # it stopped asking for new trials
+
+
+@pytest.mark.slow
+def test_worker_carries_on_when_its_connections_are_terminated(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    budget = 10
+    study = make_study(db_url, n_trials=budget, steps=20)
+    proc = worker(db_url, study, *FAST_HEARTBEATS)
+    wait_for(
+        lambda: sum(t.state == TrialState.COMPLETE for t in trials(db_url, study)) >= 2,
+        90, "two complete trials",
+    )
+    dbname = db_url.rsplit("/", 1)[1]
+    conn = admin()
+    terminated = 0
+    for _ in range(5):
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND application_name LIKE 'optuna-glo worker%%'",
+                (dbname,),
+            )
+            terminated += cur.fetchone()[0]
+        time.sleep(0.3)
+    conn.close()
+    assert terminated >= 1, "the worker held no connection to terminate"
+    out = finish(proc)
+    assert proc.returncode == 0, out
+    assert_budget_exact(trials(db_url, study), budget)

@@ -1,0 +1,61 @@
+"""``optuna-glo launch``: workers for every GPU (or the CPU), combined progress, clean Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+import pytest
+from optuna.trial import TrialState
+from worker_helpers import (
+    FAST_HEARTBEATS,
+    assert_budget_exact,
+    finish,
+    optuna_glo,
+    running_trial_with_params,
+    trials,
+    wait_for,
+)
+
+
+@pytest.mark.slow
+def test_launch_without_gpus_runs_the_cpu_workers_asked_for(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    budget = 8
+    study = make_study(db_url, n_trials=budget, steps=10)
+    proc = optuna_glo(
+        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", *FAST_HEARTBEATS
+    )
+    out = finish(proc, timeout=150)
+    assert proc.returncode == 0, out
+    assert "No CUDA GPU found on this machine: running 2 CPU worker(s)." in out
+    assert "[cpu0]" in out and "[cpu1]" in out, out
+    assert_budget_exact(trials(db_url, study), budget)
+
+
+@pytest.mark.slow
+def test_launch_ctrl_c_stops_every_worker_cleanly(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    study = make_study(db_url, n_trials=100, steps=400)
+    proc = optuna_glo(
+        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", *FAST_HEARTBEATS
+    )
+    wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    proc.send_signal(signal.SIGINT)
+    out = finish(proc, timeout=90)
+    assert proc.returncode == 0, out
+    states = [t.state for t in trials(db_url, study)]
+    assert TrialState.RUNNING not in states, out
+    assert states.count(TrialState.COMPLETE) < 100
+
+
+def test_launch_refuses_gpus_this_machine_lacks(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    study = make_study(db_url, n_trials=2, steps=5)
+    proc = optuna_glo("launch", "--study", study, "--storage", db_url, "--gpus", "0,99")
+    out = finish(proc)
+    assert proc.returncode == 2, out
+    assert "`--gpus` asks for GPU(s)" in out and "99" in out
