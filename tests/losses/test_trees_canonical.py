@@ -62,7 +62,7 @@ def test_different_functions_get_different_keys(a: str, b: str) -> None:
     assert canonical_key(parse(a)) != canonical_key(parse(b))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(trees(with_coefficients=True))
 def test_canonicalize_is_idempotent(tree: Node) -> None:
     once = canonicalize(tree)
@@ -70,7 +70,7 @@ def test_canonicalize_is_idempotent(tree: Node) -> None:
 
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(trees(with_coefficients=False, max_leaves=8))
 def test_canonical_form_computes_the_same_function(tree: Node) -> None:
     gen = torch.Generator().manual_seed(0)

@@ -25,7 +25,7 @@ from optuna_glo.losses.trees import (
 X, Y = Node("x"), Node("y")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(trees(with_coefficients=True))
 def test_parse_inverts_str(tree: Node) -> None:
     assert parse(str(tree)) == tree
