@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,15 @@ def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "no_artifacts", True):
         return {}
     from optuna_glo.evaluation import LossShapeArtifacts, default_artifact_dir
+    from optuna_glo.storage import redact
 
     directory = args.artifact_dir or default_artifact_dir(args.storage)
     hooks = LossShapeArtifacts(directory)
+    print(
+        f"Loss-shape pictures of the trials go to {directory}/ (off: --no-artifacts). See them "
+        f"with: optuna-dashboard {redact(args.storage)} --artifact-dir {directory}",
+        file=sys.stderr,
+    )
     return {"before_tell": [hooks.before_tell], "callbacks": [hooks.after_tell]}
 
 

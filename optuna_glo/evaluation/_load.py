@@ -23,15 +23,17 @@ if TYPE_CHECKING:
 #: Reads the loss of a trial, or returns ``None`` when the trial does not carry one of its kind.
 LossReader = Callable[[FrozenTrial], ClassificationLoss | None]
 
-#: User attr with a trial's expression tree as text (GP sampler, ``samplers.gp.TREE_ATTR``).
+#: User attr with a trial's expression tree as text (``samplers.gp.TREE_ATTR``): written by the
+#: GP sampler, and with the tuned coefficients by ``suggest_tree_coefficients`` (GLO III-B).
 TREE_USER_ATTR = "loss_tree"
-#: System attr with the same text (``samplers.gp.TREE_KEY``), the authoritative copy.
+#: System attr with the GP phase's tree text (``samplers.gp.TREE_KEY``), read when the user attr
+#: is missing.
 TREE_SYSTEM_ATTR = "GeneticProgrammingSampler:tree"
 
 
 def read_tree_loss(trial: FrozenTrial) -> TreeLoss | None:
     """The GLO expression-tree loss of ``trial``, if it carries a tree."""
-    text = trial.system_attrs.get(TREE_SYSTEM_ATTR, trial.user_attrs.get(TREE_USER_ATTR))
+    text = trial.user_attrs.get(TREE_USER_ATTR, trial.system_attrs.get(TREE_SYSTEM_ATTR))
     if not isinstance(text, str):
         return None
     from optuna_glo.losses.trees import TreeLoss, parse

@@ -1,0 +1,62 @@
+"""Small studies for the evaluation, plot and export tests: real storages, hand-made trials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+from optuna.distributions import FloatDistribution
+
+from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.spec import StudySpec
+from optuna_glo.study import create_study
+
+#: A TaylorGLO theta that trains the digits MLP well (TaylorGLO appendix C's MNIST loss).
+GOOD_THETA = (11.9039, -4.0240, 6.9796, 8.5834, -1.6677, 11.6064, 12.6684, -3.4674)
+
+
+def tiny_spec(name: str = "tiny", *, steps: int = 20, generations: int = 2) -> StudySpec:
+    """TaylorGLO on digits-mlp, population 4, short candidates."""
+    return StudySpec.from_dict({
+        "study": {"name": name, "method": "taylorglo", "task": "digits-mlp",
+                  "generations": generations, "seed": 0},
+        "taylorglo": {"population_size": 4},
+        "training": {"steps": steps},
+    })
+
+
+def add_taylor_trial(
+    study: optuna.Study, theta: tuple[float, ...], value: float, generation: int | None = None
+) -> optuna.trial.FrozenTrial:
+    """Record a finished TaylorGLO trial as a worker would (params, formula, generation)."""
+    dist = FloatDistribution(-20.0, 20.0)
+    trial = optuna.trial.create_trial(
+        params={f"taylor_theta_{i}": v for i, v in enumerate(theta)},
+        distributions={f"taylor_theta_{i}": dist for i in range(len(theta))},
+        value=value,
+        user_attrs={"loss_formula": TaylorGLOLoss(theta).formula()},
+        system_attrs={} if generation is None else {"cma:generation": generation},
+    )
+    study.add_trial(trial)
+    return study.get_trials(deepcopy=False)[-1]
+
+
+def study_with_generations(url: str, name: str = "tiny") -> optuna.Study:
+    """Two generations of three trials; the best is ``GOOD_THETA`` in generation 1."""
+    study = create_study(tiny_spec(name), url)
+    thetas = [
+        (0.5, 0.2, 1.0, 0.3, -0.2, 0.1, 0.0, 0.4),
+        (-1.0, 0.5, 2.0, -0.5, 0.3, 0.8, -0.3, 0.2),
+        (0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0),
+    ]
+    for k, theta in enumerate(thetas):
+        add_taylor_trial(study, theta, 0.5 + 0.05 * k, generation=0)
+    add_taylor_trial(study, GOOD_THETA, 0.95, generation=1)
+    add_taylor_trial(study, thetas[0], 0.7, generation=1)
+    add_taylor_trial(study, thetas[2], 0.8, generation=1)
+    return study
+
+
+def is_png(path: Path) -> bool:
+    data = path.read_bytes()
+    return len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
