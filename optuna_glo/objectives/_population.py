@@ -884,10 +884,17 @@ def evaluate_population(
     for ds, group in groups.items():
         for lo in range(0, len(group), chunk):
             members = group[lo : lo + chunk]
-            choice = choose_path(
-                task, len(members), dev, data, path=path, cache_file=cache_file,
-                measure=measure, amp=amp, compile=compile,
-            )
+            try:
+                choice = choose_path(
+                    task, len(members), dev, data, path=path, cache_file=cache_file,
+                    measure=measure, amp=amp, compile=compile,
+                )
+            except torch.OutOfMemoryError:
+                raise ValueError(
+                    f"A population of {len(members)} members of task {task.name!r} ran out of "
+                    f"memory on {device_name(dev)} while its speed was measured, before any "
+                    "training. Give a smaller `population_batch`."
+                ) from None
             _logger.info(
                 "%s, k=%d: %s (%s)", task.name, len(members), choice.path, choice.reason
             )

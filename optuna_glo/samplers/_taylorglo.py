@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from optuna.distributions import FloatDistribution
 from optuna.samplers import CmaEsSampler
+from optuna.samplers._lazy_random_state import LazyRandomState
 
 from optuna_glo._suggest import THETA_BOUNDS, THETA_PREFIX, taylor_param_names
 
@@ -32,6 +33,8 @@ class TaylorGLOSampler(CmaEsSampler):
         self._theta_space: dict[str, BaseDistribution] = {
             name: FloatDistribution(*bounds) for name in param_names
         }
+        seed = kwargs.get("seed")
+        self._base_seed = seed if isinstance(seed, int) else None
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: optuna.trial.FrozenTrial
@@ -40,6 +43,30 @@ class TaylorGLOSampler(CmaEsSampler):
         # spaces) is empty for the first trial, which would then be sampled at random instead of
         # from CMA-ES's initial distribution around theta = 0.
         return dict(self._theta_space)
+
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        # A trial's draw depends on the seed, its number and the CMA-ES state only, not on how
+        # many trials were asked before it or in which process. CmaEsSampler draws from one
+        # stream, which an optimizer rebuild also advances (a trial asked while its generation's
+        # first trial still runs rebuilds the optimizer): a batch-mode worker, which asks a batch
+        # before telling any, would otherwise sample other candidates than a one-at-a-time one.
+        if self._base_seed is not None:
+            self._cma_rng = LazyRandomState(self._base_seed + trial.number)
+        return super().sample_relative(study, trial, search_space)
+
+    def _init_optimizer(self, *args: Any, **kwargs: Any) -> Any:
+        # A rebuild must not advance the stream (see sample_relative); the seed it draws is
+        # unused anyway, since the optimizer is reseeded before every ask.
+        state = self._cma_rng.rng.get_state()
+        try:
+            return super()._init_optimizer(*args, **kwargs)
+        finally:
+            self._cma_rng.rng.set_state(state)
 
 
 def taylorglo_sampler(
