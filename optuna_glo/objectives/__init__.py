@@ -18,6 +18,15 @@ from optuna_glo.objectives._objective import (
     record_result,
     training_seed,
 )
+from optuna_glo.objectives._population import (
+    PathChoice,
+    PathTiming,
+    choose_path,
+    evaluate_population,
+    evaluate_trials,
+    measure_paths,
+    plan_memory,
+)
 from optuna_glo.objectives._tasks import TASKS, Recipe, Task, get_task, register_task
 from optuna_glo.objectives._training import (
     DIVERGED_FITNESS,
@@ -39,15 +48,22 @@ __all__ = [
     "DatasetInfo",
     "FixedLossObjective",
     "LossSearchObjective",
+    "PathChoice",
+    "PathTiming",
     "Recipe",
     "Splits",
     "SuggestLoss",
     "Task",
     "TrainResult",
     "accuracy",
+    "choose_path",
     "count_parameters",
+    "evaluate_population",
+    "evaluate_trials",
     "get_task",
     "load_dataset",
+    "measure_paths",
+    "plan_memory",
     "record_result",
     "register_dataset",
     "register_task",

@@ -68,7 +68,7 @@ _logger = logging.getLogger(__name__)
 
 #: Path names: ``"vectorized"`` (one vmapped population), ``"sequential"`` (one model after
 #: another with :func:`~optuna_glo.objectives.train`), ``"auto"`` (the faster, measured).
-Path_ = Literal["auto", "vectorized", "sequential"]
+PathName = Literal["auto", "vectorized", "sequential"]
 
 #: Name of the autotune cache file in the data directory.
 AUTOTUNE_FILE = "autotune.json"
@@ -613,7 +613,7 @@ def choose_path(
     device: torch.device,
     data: Splits,
     *,
-    path: Path_ = "auto",
+    path: PathName = "auto",
     cache_file: Path | None = None,
     measure: Measure | None = None,
     amp: bool = False,
@@ -765,7 +765,7 @@ def evaluate_population(
     data_dir: str | Path | None = None,
     download: bool = False,
     data: Splits | None = None,
-    path: Path_ = "auto",
+    path: PathName = "auto",
     population_batch: int | None = None,
     abort_rule: AbortRule | None = None,
     evaluate_test: bool = False,
@@ -919,7 +919,7 @@ def evaluate_trials(
     trials: Sequence[optuna.trial.Trial],
     *,
     population_batch: int | None = None,
-    path: Path_ = "auto",
+    path: PathName = "auto",
     on_choice: Callable[[PathChoice], None] | None = None,
 ) -> list[float]:
     """The batch form of ``objective(trial)``: the values of ``trials``, trained together.
