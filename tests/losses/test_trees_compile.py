@@ -16,6 +16,7 @@ from optuna_glo.losses.trees import (
     Node,
     TreeLoss,
     depth,
+    fitness_key,
     free_coefficient_paths,
     iter_paths,
     parse,
@@ -175,3 +176,28 @@ def test_unit_free_coefficients_give_back_the_discovered_tree(tree: Node) -> Non
     n = len(free_coefficient_paths(tree))
     ones = with_coefficients(tree, [1.0] * n)
     assert all(node.coefficient == 1.0 for _, node in iter_paths(ones))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("y * log(x) - log(x)", "y * log(x)"),  # a y-free term: no gradient
+        ("y * log(x) + x", "log(x) * y"),
+        ("log(y) - x / y + 3 * y - 2", "log(y) - x / y"),  # 3y: sum_i y_i = 1 after softmax
+    ],
+)
+def test_fitness_key_ignores_terms_that_cannot_change_training(a: str, b: str) -> None:
+    assert fitness_key(parse(a)) == fitness_key(parse(b))
+    logits, target = _batch(7)
+    _, grad_a = _loss_and_grad(TreeLoss(a), logits, target)
+    _, grad_b = _loss_and_grad(TreeLoss(b), logits, target)
+    torch.testing.assert_close(grad_a, grad_b)
+
+
+def test_fitness_key_keeps_terms_that_overflow() -> None:
+    blowup = parse("1 / x")
+    for _ in range(6):  # (1/EPS)^64 overflows float32 where x = 0
+        blowup = Node("sq", (blowup,))
+    tree = Node("+", (parse("y * log(y)"), blowup))
+    assert fitness_key(tree) != fitness_key(parse("y * log(y)"))
+    assert fitness_key(parse("x * log(y)")) != fitness_key(parse("x * log(y) * 2"))

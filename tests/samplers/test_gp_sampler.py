@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 import optuna_glo
-from optuna_glo.losses.trees import canonical_key, parse, size
+from optuna_glo.losses.trees import fitness_key, parse, size
 from optuna_glo.samplers import GeneticProgrammingSampler
 from optuna_glo.samplers.gp import (
     CACHED_FROM_ATTR,
@@ -95,8 +95,10 @@ def test_population_size_and_elites_per_generation() -> None:
         # The elites: the best two distinct canonical trees of the previous generation, unchanged.
         ranked = sorted(parents, key=lambda t: (-t.value, t.number))
         best: list[str] = []
+        seen: set[str] = set()
         for t in ranked:
-            if t.system_attrs[CANONICAL_KEY] not in [canonical_key(parse(b)) for b in best]:
+            if t.system_attrs[CANONICAL_KEY] not in seen:
+                seen.add(t.system_attrs[CANONICAL_KEY])
                 best.append(t.system_attrs[TREE_KEY])
         elites = sorted(trials, key=lambda t: t.system_attrs[SLOT_KEY])[:2]
         assert [t.system_attrs[TREE_KEY] for t in elites] == best[:2]
@@ -119,7 +121,7 @@ def test_roulette_favours_fitter_parents_in_the_sampler() -> None:
     study = _study(population_size=20, n_elites=0, seed=3)
     trial = study.ask()  # trial 0: its random tree is replaced by Baikal's
     study._storage.set_trial_system_attr(trial._trial_id, TREE_KEY, good)
-    study._storage.set_trial_system_attr(trial._trial_id, CANONICAL_KEY, canonical_key(parse(good)))
+    study._storage.set_trial_system_attr(trial._trial_id, CANONICAL_KEY, fitness_key(parse(good)))
     study.tell(trial, objective(trial))
     study.optimize(objective, n_trials=39)
     parent_counts: Counter[int] = Counter()

@@ -17,7 +17,13 @@ from optuna_glo.losses.trees._canonical import (
     prediction_dependence,
 )
 from optuna_glo.losses.trees._coefficients import free_coefficient_paths, with_coefficients
-from optuna_glo.losses.trees._compile import TreeLoss, evaluate, safe_sqrt, untrainable_reason
+from optuna_glo.losses.trees._compile import (
+    TreeLoss,
+    evaluate,
+    fitness_key,
+    safe_sqrt,
+    untrainable_reason,
+)
 from optuna_glo.losses.trees._grammar import MAX_TEXT_LENGTH, TreeSyntaxError, format_tree, parse
 from optuna_glo.losses.trees._nodes import (
     ARITY,
@@ -72,6 +78,7 @@ __all__ = [
     "depth",
     "element_arity",
     "evaluate",
+    "fitness_key",
     "format_tree",
     "free_coefficient_paths",
     "has_variable",

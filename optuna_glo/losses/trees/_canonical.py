@@ -19,6 +19,10 @@ applied: ``x / x`` is not 1 (it is 0 where ``x = 0``), ``log(a b)`` is not ``log
 (up to float rounding); some equal functions still get two keys, which costs a training run, never
 a wrong fitness. sympy is not used: its simplifications assume the unguarded domains, and it is
 slow and not always deterministic in the form it returns.
+
+The fitness cache goes one step further (:func:`~optuna_glo.losses.trees.fitness_key`): it keys a
+tree by the canonical form of its terms that reach the gradient, leaving out the terms without
+``y`` and the terms ``c * y`` (:func:`split_inert_terms`), which cannot change the trained network.
 """
 
 from __future__ import annotations
@@ -273,6 +277,20 @@ def canonicalize(tree: Node) -> Node:
 def canonical_key(tree: Node) -> str:
     """The fitness-cache key of ``tree``: the text of :func:`canonicalize`."""
     return format_tree(canonicalize(tree))
+
+
+def split_inert_terms(poly: Polynomial) -> tuple[Polynomial, Polynomial]:
+    """``(active, inert)``: the terms that reach the gradient, and those that cannot.
+
+    Inert are the terms without ``y`` (constant for the network) and ``c * y`` (it adds
+    ``-(c/n) sum_i y_i = -c/n`` to the loss, a constant since the softmax outputs sum to 1).
+    """
+    active: Polynomial = {}
+    inert: Polynomial = {}
+    for monomial, c in poly.items():
+        is_inert = monomial == ((_Y, 1),) or not any(atom.has_y for atom, _ in monomial)
+        (inert if is_inert else active)[monomial] = c
+    return active, inert
 
 
 def prediction_dependence(tree: Node) -> str:

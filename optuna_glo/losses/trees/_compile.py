@@ -12,7 +12,13 @@ from __future__ import annotations
 import torch
 
 from optuna_glo.losses._base import EPS, PointwiseLoss, safe_div, safe_log
-from optuna_glo.losses.trees._canonical import prediction_dependence
+from optuna_glo.losses.trees._canonical import (
+    canonical_key,
+    canonical_polynomial,
+    polynomial_to_tree,
+    prediction_dependence,
+    split_inert_terms,
+)
 from optuna_glo.losses.trees._grammar import format_tree, parse
 from optuna_glo.losses.trees._nodes import CONST, Node, has_variable
 
@@ -110,6 +116,27 @@ def untrainable_reason(tree: Node) -> str | None:
     if not _has_gradient(tree):
         return "the loss has a zero gradient with respect to the logits"
     return None
+
+
+def fitness_key(tree: Node) -> str:
+    """The fitness-cache key of ``tree``: the canonical form of its terms that reach the gradient.
+
+    Terms that cannot change what a network learns (see
+    :func:`~optuna_glo.losses.trees._canonical.split_inert_terms`: ``log(x)``, ``x``, ``3 * y``)
+    are left out, so ``y * log(x) - log(x)`` and ``y * log(x) + x`` share a key: with the same
+    seed they train the same network. They are kept when they overflow (an infinite loss stops a
+    run), and then the key is the full :func:`canonical_key`.
+    """
+    try:
+        active, inert = split_inert_terms(canonical_polynomial(tree))
+        if inert:
+            x = torch.tensor([[0.0, 1.0]], dtype=torch.float32)
+            y = torch.tensor([[0.5, 0.5]], dtype=torch.float32)
+            if not bool(torch.isfinite(evaluate(polynomial_to_tree(inert), x, y)).all()):
+                return canonical_key(tree)
+        return format_tree(polynomial_to_tree(active))
+    except (ValueError, OverflowError):
+        return canonical_key(tree)
 
 
 def _has_gradient(tree: Node) -> bool:

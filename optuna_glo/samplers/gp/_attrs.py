@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial
 _PREFIX = "GeneticProgrammingSampler:"
 #: Trial system attr: the tree's text form (``str(tree)``), read back with ``parse``.
 TREE_KEY = _PREFIX + "tree"
-#: Trial system attr: the canonical key of the tree (the fitness-cache key).
+#: Trial system attr: the fitness-cache key of the tree (``losses.trees.fitness_key``).
 CANONICAL_KEY = _PREFIX + "canonical"
 #: Trial system attr: the trial's slot in its generation (elites first, then child pairs).
 SLOT_KEY = _PREFIX + "slot"

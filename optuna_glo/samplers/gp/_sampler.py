@@ -14,8 +14,8 @@ from optuna_glo.losses.trees import (
     DEFAULT_NODE_WEIGHTS,
     MAX_TREE_DEPTH,
     TreeLoss,
-    canonical_key,
     check_node_weights,
+    fitness_key,
     format_tree,
 )
 from optuna_glo.samplers.gp._attrs import (
@@ -176,7 +176,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         storage, trial_id = study._storage, trial._trial_id
         storage.set_trial_system_attr(trial_id, SLOT_KEY, slot)
         storage.set_trial_system_attr(trial_id, TREE_KEY, text)
-        storage.set_trial_system_attr(trial_id, CANONICAL_KEY, canonical_key(tree))
+        storage.set_trial_system_attr(trial_id, CANONICAL_KEY, fitness_key(tree))
         storage.set_trial_system_attr(trial_id, ORIGIN_KEY, origin)
         storage.set_trial_user_attr(trial_id, TREE_ATTR, text)
         storage.set_trial_user_attr(trial_id, FORMULA_ATTR, TreeLoss(tree).formula())
