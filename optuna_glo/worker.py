@@ -319,15 +319,19 @@ class _Worker:
             else None
         )
         self.used = 0
+        self._next_stale_check = 0.0
 
     def claim(self) -> optuna.trial.Trial | _Wait | None:
         """A trial to run, :class:`_Wait`, or ``None`` when the budget is complete."""
         study = self.study
         with budget_lock(self.storage, study._study_id):
-            if self.heartbeat_interval is not None:
+            # Stale trials are looked for once per heartbeat interval, not at every claim: the
+            # claim holds the study's lock, and other workers wait for it.
+            if self.heartbeat_interval is not None and time.monotonic() >= self._next_stale_check:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     optuna.storages.fail_stale_trials(study)
+                self._next_stale_check = time.monotonic() + self.heartbeat_interval
             trials = study.get_trials(deepcopy=False, states=BUDGET_STATES)
             self.used = len(trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
@@ -341,13 +345,14 @@ class _Worker:
                 trial = study.ask()
             if waiting == 0:
                 self.used += 1
-            if self.heartbeat_interval is not None:
-                try:
-                    self.storage.record_heartbeat(trial._trial_id)
-                except Exception as err:  # the heartbeat thread records it once the DB is back
-                    if not is_connection_error(err):
-                        raise
-            return trial
+        # The first heartbeat, at once (outside the lock: the other workers need not wait).
+        if self.heartbeat_interval is not None:
+            try:
+                self.storage.record_heartbeat(trial._trial_id)
+            except Exception as err:  # the heartbeat thread records it once the DB is back
+                if not is_connection_error(err):
+                    raise
+        return trial
 
     def wait_check(self) -> None:
         """While waiting: look for trials that never got a heartbeat."""
@@ -453,6 +458,7 @@ def run_worker(
     max_overflow: int | None = None,
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
     handle_signals: bool = True,
+    objective: Callable[[optuna.trial.Trial], float] | None = None,
 ) -> WorkerSummary:
     """Work on a study until its spec's trial budget (or this worker's ``n_trials``) is reached.
 
@@ -479,6 +485,8 @@ def run_worker(
         reconnect_timeout: Seconds to keep retrying an unreachable database before giving up.
         handle_signals: Install SIGINT/SIGTERM handlers (main thread only): SIGTERM or a
             second Ctrl-C gives the running trial back, a first Ctrl-C lets it finish.
+        objective: Run this instead of the spec's training objective (the study's budget,
+            sampler and everything above stay the same): for benchmarks and custom searches.
     """
     if n_trials is not None and n_trials < 1:
         raise ValueError(f"`n_trials` must be >= 1. The specified `n_trials` is {n_trials}.")
@@ -523,7 +531,8 @@ def run_worker(
     )
     rdb = study._storage._backend if hasattr(study._storage, "_backend") else study._storage
     assert isinstance(rdb, optuna.storages.RDBStorage)
-    objective = make_objective(spec, device=device, data_dir=data_dir, download=download)
+    if objective is None:
+        objective = make_objective(spec, device=device, data_dir=data_dir, download=download)
     budget = spec.n_trials
     worker = _Worker(study, rdb, budget, reconnect, heartbeat_interval, grace_period)
     signals = _Signals()
@@ -536,6 +545,8 @@ def run_worker(
     )
 
     def show(**postfix: str) -> None:
+        if not progress:
+            return  # no query for a bar nobody sees
         bar.n = min(budget, worker.used)
         minutes = (time.perf_counter() - start) / 60
         best = _best_value(study)
