@@ -622,7 +622,8 @@ def choose_path(
     """Pick vectorized or one-by-one training for ``k`` members of ``task`` on ``device``.
 
     ``"auto"`` measures both paths the first time (:func:`measure_paths`, or ``measure``) and
-    remembers the result per (device name, task, k) in ``cache_file``; later calls read it.
+    remembers the result per (device name, task, k) in ``cache_file``; later calls read it. It
+    takes the vectorized path only when that measured at least :data:`MIN_SPEEDUP` times faster.
 
     Args:
         task: The task.
@@ -671,8 +672,14 @@ def choose_path(
     return _choice(timing, cached=False)
 
 
+#: The vectorized path is chosen only when measured at least this many times faster: a few timed
+#: steps on a busy machine are noisy, and a wrong "vectorized" can cost 2x where a wrong
+#: "sequential" costs at most this margin.
+MIN_SPEEDUP = 1.1
+
+
 def _choice(timing: PathTiming, *, cached: bool) -> PathChoice:
-    path = "vectorized" if timing.speedup > 1.0 else "sequential"
+    path = "vectorized" if timing.speedup >= MIN_SPEEDUP else "sequential"
     how = "remembered" if cached else "measured"
     reason = f"{how}: vectorized is {timing.speedup:.2f}x one-by-one"
     return PathChoice(path, reason, timing, cached)
@@ -1030,6 +1037,7 @@ def _train_with_retries(
 
 __all__ = [
     "AUTOTUNE_FILE",
+    "MIN_SPEEDUP",
     "MemoryPlan",
     "PathChoice",
     "PathTiming",
