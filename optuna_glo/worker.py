@@ -41,6 +41,7 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from optuna_glo.methods import make_objective
+from optuna_glo.objectives import LossSearchObjective, evaluate_trials
 from optuna_glo.storage import StorageError, budget_lock, is_connection_error, redact, scrub
 from optuna_glo.study import load_study
 
@@ -155,31 +156,32 @@ class _Heartbeat:
     def __init__(self, storage: optuna.storages.RDBStorage, interval: int) -> None:
         self._storage = storage
         self._interval = interval
-        self._trial_id: int | None = None
+        self._trial_ids: tuple[int, ...] = ()
         self._stop = threading.Event()
         self._failing = False
         self._thread = threading.Thread(target=self._run, name="optuna-glo-heartbeat", daemon=True)
         self._thread.start()
 
-    def beat_for(self, trial_id: int | None) -> None:
-        """Record heartbeats for ``trial_id`` from now on (``None``: no trial)."""
-        self._trial_id = trial_id
+    def beat_for(self, trial_ids: Sequence[int]) -> None:
+        """Record heartbeats for the trials ``trial_ids`` from now on (empty: no trial)."""
+        self._trial_ids = tuple(trial_ids)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            trial_id = self._trial_id
-            if trial_id is None:
-                continue
-            try:
-                self._storage.record_heartbeat(trial_id)
-            except Exception as err:  # the main thread reports and handles lost databases
-                if not self._failing:
-                    _log(f"heartbeat of trial id {trial_id} not recorded ({type(err).__name__})")
-                self._failing = True
-            else:
-                if self._failing:
-                    _log(f"heartbeats of trial id {trial_id} recorded again")
-                self._failing = False
+            for trial_id in self._trial_ids:
+                self._beat(trial_id)
+
+    def _beat(self, trial_id: int) -> None:
+        try:
+            self._storage.record_heartbeat(trial_id)
+        except Exception as err:  # the main thread reports and handles lost databases
+            if not self._failing:
+                _log(f"heartbeat of trial id {trial_id} not recorded ({type(err).__name__})")
+            self._failing = True
+        else:
+            if self._failing:
+                _log(f"heartbeats of trial id {trial_id} recorded again")
+            self._failing = False
         with contextlib.suppress(Exception):
             self._storage.remove_session()
 
@@ -436,6 +438,37 @@ class _Worker:
         return given
 
 
+def _batch_limit(
+    population_batch: int | None, population_size: int | None, used: int, left: int | None
+) -> int:
+    """Trials to claim together: the batch size, within this generation and this worker's limit.
+
+    ``used`` counts the budget trials including the one just claimed; a batch that ends at a
+    generation boundary keeps CMA-ES's generations whole (a generation's extra trials are wasted).
+    """
+    limit = population_batch or 1
+    if population_size:
+        limit = min(limit, population_size - (used - 1) % population_size)
+    if left is not None:
+        limit = min(limit, left)
+    return max(1, limit)
+
+
+def _evaluate(
+    objective: Callable[[optuna.trial.Trial], float],
+    trials: Sequence[optuna.trial.Trial],
+    population_batch: int | None,
+) -> list[float]:
+    """The trials' values: one population (batch mode) or the objective trial by trial."""
+    if len(trials) > 1 and isinstance(objective, LossSearchObjective):
+        return evaluate_trials(objective, trials, population_batch=population_batch)
+    return [objective(trial) for trial in trials]
+
+
+def _numbers(trials: Sequence[optuna.trial.Trial]) -> str:
+    return ", ".join(str(t.number) for t in trials)
+
+
 def _application_name() -> str:
     return f"optuna-glo worker {socket.gethostname()}:{os.getpid()}"
 
@@ -459,6 +492,7 @@ def run_worker(
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
     handle_signals: bool = True,
     objective: Callable[[optuna.trial.Trial], float] | None = None,
+    population_batch: int | None = None,
 ) -> WorkerSummary:
     """Work on a study until its spec's trial budget (or this worker's ``n_trials``) is reached.
 
@@ -487,6 +521,10 @@ def run_worker(
             second Ctrl-C gives the running trial back, a first Ctrl-C lets it finish.
         objective: Run this instead of the spec's training objective (the study's budget,
             sampler and everything above stay the same): for benchmarks and custom searches.
+        population_batch: Batch mode: ask up to this many trials, train them together as one
+            population (``objectives.evaluate_trials``: vectorized where the device measured
+            it faster), tell them all. A batch never crosses a generation of the sampler's
+            population size, so CMA-ES sees whole generations. ``None``: one trial at a time.
     """
     if n_trials is not None and n_trials < 1:
         raise ValueError(f"`n_trials` must be >= 1. The specified `n_trials` is {n_trials}.")
@@ -501,6 +539,11 @@ def run_worker(
         raise ValueError(
             "`grace_period` must be longer than `heartbeat_interval`. The specified values are "
             f"{grace_period} and {heartbeat_interval}."
+        )
+    if population_batch is not None and population_batch < 1:
+        raise ValueError(
+            f"`population_batch` must be >= 1. The specified `population_batch` is "
+            f"{population_batch}."
         )
     if max_retry is not None and max_retry < 0:
         raise ValueError(f"`max_retry` must be >= 0. The specified `max_retry` is {max_retry}.")
@@ -570,38 +613,53 @@ def run_worker(
                     assert heartbeat_interval is not None
                     signals.wake.wait(min(heartbeat_interval, 5))
                     continue
-                trial = claim
+                trials = [claim]
+                limit = _batch_limit(population_batch, spec.population_size, worker.used,
+                                     None if n_trials is None else n_trials - done)
+                while len(trials) < limit:
+                    more = reconnect.call("claiming a trial", worker.claim)
+                    if not isinstance(more, optuna.trial.Trial):
+                        break
+                    trials.append(more)
                 if heartbeat is not None:
-                    heartbeat.beat_for(trial._trial_id)
+                    heartbeat.beat_for([t._trial_id for t in trials])
+                told: list[optuna.trial.FrozenTrial | None] = []
                 try:
                     try:
                         with signals.trial_running():
-                            value = objective(trial)
+                            values = _evaluate(objective, trials, population_batch)
                     except _GiveBack:
-                        given_back += worker.give_back(trial, timeout=30.0)
+                        for trial in trials:
+                            given_back += worker.give_back(trial, timeout=30.0)
                         break
                     except optuna.exceptions.UpdateFinishedTrialError:
-                        _log(f"trial {trial.number} was failed as stale while it ran (no "
-                             "heartbeat reached the database within the grace period); its "
+                        _log(f"a trial of {_numbers(trials)} was failed as stale while it ran "
+                             "(no heartbeat reached the database within the grace period); its "
                              "retry re-runs it")
+                        for trial in trials:  # the others of its batch go back to the study
+                            given_back += worker.give_back(trial)
                         continue
                     except Exception as err:
                         if is_connection_error(err):
-                            _log(f"lost the database during trial {trial.number}")
-                            given_back += worker.give_back(trial)
+                            _log(f"lost the database during trial {_numbers(trials)}")
+                            for trial in trials:
+                                given_back += worker.give_back(trial)
                             continue
-                        worker.fail(trial)
+                        for trial in trials:
+                            worker.fail(trial)
                         raise
-                    for hook in before_tell:
-                        hook(study, trial)
-                    frozen = worker.tell(trial, value)
+                    for trial, value in zip(trials, values, strict=True):
+                        for hook in before_tell:
+                            hook(study, trial)
+                        told.append(worker.tell(trial, value))
                 finally:
                     if heartbeat is not None:
-                        heartbeat.beat_for(None)
-                if frozen is not None:
-                    for callback in callbacks:
-                        callback(study, frozen)
-                done += 1
+                        heartbeat.beat_for(())
+                for frozen in told:
+                    if frozen is not None:
+                        for callback in callbacks:
+                            callback(study, frozen)
+                    done += 1
                 with contextlib.suppress(Exception):
                     show()
     finally:

@@ -430,3 +430,53 @@ def test_taylorglo_sampler_samples_the_same_whether_asked_in_batches_or_one_by_o
         assert [p.keys() for p in batched] == [p.keys() for p in one_by_one]
         for a, b in zip(batched, one_by_one, strict=True):
             assert list(a.values()) == pytest.approx(list(b.values()), rel=1e-9, abs=1e-9)
+
+
+TINY_SPEC = """
+[study]
+name = "{name}"
+method = "taylorglo"
+task = "digits-mlp"
+generations = 2
+seed = 0
+
+[taylorglo]
+population_size = 4
+
+[training]
+steps = 20
+"""
+
+
+@pytest.mark.slow
+def test_batched_worker_runs_the_same_search_as_the_one_by_one_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optuna
+
+    from optuna_glo.cli import main
+    from optuna_glo.worker import run_worker
+
+    monkeypatch.setenv("OPTUNA_GLO_DATA_DIR", str(tmp_path))  # the autotune file goes here
+    monkeypatch.setattr(population, "measure_paths", lambda *a, **kw: PathTiming(1.0, 2.0))
+    populations: list[int] = []
+    real = population.train_population
+    monkeypatch.setattr(population, "train_population",
+                        lambda task, losses, *a, **kw: populations.append(len(losses))
+                        or real(task, losses, *a, **kw))
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    studies = {}
+    for name, batch in (("one_by_one", None), ("batched", 3)):
+        spec = tmp_path / f"{name}.toml"
+        spec.write_text(TINY_SPEC.format(name=name))
+        assert main(["create-study", str(spec), "--storage", storage]) == 0
+        summary = run_worker(name, storage, device="cpu", progress=False, handle_signals=False,
+                             heartbeat_interval=None, population_batch=batch)
+        assert summary.n_trials == 8
+        studies[name] = optuna.load_study(study_name=name, storage=storage)
+    # Batches of at most 3 that never cross a generation of 4: 3 + 1 per generation.
+    assert populations == [3, 3]
+    one, batched = studies["one_by_one"], studies["batched"]
+    assert len(batched.trials) == len(one.trials) == 8
+    assert [t.params for t in batched.trials] == [t.params for t in one.trials]
+    assert batched.best_value == one.best_value
