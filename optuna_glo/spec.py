@@ -60,12 +60,16 @@ class TrainingSettings:
             (seeded by ``[study] seed``), so they are compared on equal terms. When false, the
             trial number varies both.
         abort_retry: TaylorGLO's abort-and-retry rule, off by default.
+        population_batch: Workers train up to this many trials together as one population
+            (within one CMA-ES generation; vectorized where the device measured it faster);
+            a worker's ``--population-batch`` overrides it. Default: one trial at a time.
     """
 
     steps: int | None = None
     lr: float | None = None
     common_random_numbers: bool = True
     abort_retry: AbortRetrySettings | None = None
+    population_batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,9 @@ class StudySpec:
                 raise SpecError(f"{source}: [study] {key} must be >= 1, got {value}.")
         if self.training.steps is not None and self.training.steps < 1:
             raise SpecError(f"{source}: [training] steps must be >= 1, got {self.training.steps}.")
+        batch = self.training.population_batch
+        if batch is not None and batch < 1:
+            raise SpecError(f"{source}: [training] population_batch must be >= 1, got {batch}.")
         if self.training.lr is not None and self.training.lr <= 0:
             raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
         if not s.name:

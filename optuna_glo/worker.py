@@ -524,7 +524,8 @@ def run_worker(
         population_batch: Batch mode: ask up to this many trials, train them together as one
             population (``objectives.evaluate_trials``: vectorized where the device measured
             it faster), tell them all. A batch never crosses a generation of the sampler's
-            population size, so CMA-ES sees whole generations. ``None``: one trial at a time.
+            population size, so CMA-ES sees whole generations. Default: the spec's
+            ``[training] population_batch``, else one trial at a time.
     """
     if n_trials is not None and n_trials < 1:
         raise ValueError(f"`n_trials` must be >= 1. The specified `n_trials` is {n_trials}.")
@@ -576,6 +577,8 @@ def run_worker(
     assert isinstance(rdb, optuna.storages.RDBStorage)
     if objective is None:
         objective = make_objective(spec, device=device, data_dir=data_dir, download=download)
+    if population_batch is None:
+        population_batch = spec.training.population_batch
     budget = spec.n_trials
     worker = _Worker(study, rdb, budget, reconnect, heartbeat_interval, grace_period)
     signals = _Signals()
