@@ -1,4 +1,4 @@
-"""Flags shared by ``worker`` and ``launch``: heartbeats, retries, connections.
+"""Flags shared by ``worker`` and ``launch``: heartbeats, retries, connections, batch mode.
 
 Defaults live in :func:`optuna_glo.worker.run_worker` (not imported here: ``--help`` stays fast);
 a flag left out is not passed on.
@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-_FLAGS = ("heartbeat_interval", "grace_period", "max_retry", "pool_size", "reconnect_timeout")
+_FLAGS = (
+    "heartbeat_interval", "grace_period", "max_retry", "pool_size", "reconnect_timeout",
+    "population_batch",
+)
 
 
 def add_worker_options(p: argparse.ArgumentParser) -> None:
@@ -39,6 +42,13 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
         "--reconnect-timeout", type=float, default=None, metavar="S",
         help="seconds to keep retrying an unreachable database before giving up (default: 600)",
     )
+    b = p.add_argument_group("batch mode")
+    b.add_argument(
+        "--population-batch", type=int, default=None, metavar="K",
+        help="ask up to K trials (within one CMA-ES generation), train them together as one "
+        "population (vectorized where this device measured it faster), tell all K "
+        "(default: the spec's [training] population_batch, else 1)",
+    )
 
 
 def worker_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -49,6 +59,9 @@ def worker_options(args: argparse.Namespace) -> dict[str, Any]:
     interval = options.get("heartbeat_interval")
     if interval is not None and interval < 0:
         raise ValueError(f"`--heartbeat-interval` must be >= 0 (0: off), got {interval}.")
+    batch = options.get("population_batch")
+    if batch is not None and batch < 1:
+        raise ValueError(f"`--population-batch` must be >= 1, got {batch}.")
     if interval == 0:
         options["heartbeat_interval"] = None
     return options
