@@ -21,6 +21,11 @@ run in distribution, not bit for bit. Reproducing the one-by-one masks would tak
 per member per dropout layer and give up the single batched kernel. The equivalence tests use
 dropout-free models (``digits-mlp``, the basic CNN with dropout 0).
 
+Batch norm keeps per-model statistics: the running means and variances are stacked buffers like
+the weights, which ``functional_call`` under ``vmap`` updates in place, each member's slice with
+its own batch statistics (tested against models trained alone). A task can still decline the
+vectorized path (``Task.vectorizable = False`` with a reason); it is then trained one by one.
+
 A member whose loss or weights become NaN/inf is removed from the population at the next check
 (every step on CPU, every 25 on GPU, as ``train_once``), gets fitness 0 (GLO section III-A), and
 the others train on unchanged. Vectorizing is not always faster (on a 2-core CPU the MNIST CNN

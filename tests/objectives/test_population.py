@@ -194,6 +194,43 @@ def test_dropout_free_cnn_equals_one_by_one() -> None:
         assert result.test_accuracy == pytest.approx(alone.test_accuracy, abs=0.011)
 
 
+def test_batch_norm_keeps_running_statistics_per_model(digits: Splits) -> None:
+    """Stacked buffers are updated in place under vmap: each member has its own statistics."""
+    from optuna_glo.objectives._training import batch_indices
+
+    def model() -> nn.Module:
+        return nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+            nn.Flatten(), nn.Linear(4 * 6 * 6, 16), nn.BatchNorm1d(16), nn.ReLU(),
+            nn.Linear(16, 10),
+        )
+
+    task = replace(get_task("digits-mlp"), name="bn-cnn", model=model).with_recipe(lr=0.1)
+    losses = [CrossEntropy(), TaylorGLOLoss(MNIST_THETA * 0.01)]
+    pop = population.Population(task, losses, [0, 1], CPU)
+    models = []
+    for seed in [0, 1]:
+        torch.manual_seed(seed)
+        models.append(task.model())
+    optimizers = [task.recipe.make_optimizer(list(m.parameters())) for m in models]
+    gen = torch.Generator().manual_seed(0)
+    for idx in batch_indices(len(digits.train_y), task.recipe.batch_size, 10, gen):
+        xb, yb = digits.train_x[idx], digits.train_y[idx]
+        pop.step(pop.losses(xb, yb))
+        for m, optimizer, loss in zip(models, optimizers, losses, strict=True):
+            optimizer.zero_grad()
+            loss(m(xb), yb).backward()
+            optimizer.step()
+    for j, m in enumerate(models):
+        for name, buffer in m.named_buffers():
+            torch.testing.assert_close(pop.buffers[name][j], buffer, rtol=1e-4, atol=1e-5)
+    # Evaluation uses each member's own running statistics.
+    together = evaluate_population(task, losses, [0, 1], steps=20, data_seed=0, data=digits,
+                                   path="vectorized")
+    for loss, seed, result in zip(losses, [0, 1], together, strict=True):
+        _assert_same(train(task, loss, steps=20, seed=seed, data_seed=0, data=digits), result)
+
+
 def test_dropout_masks_differ_between_members_with_the_same_seed() -> None:
     """vmap(randomness="different"): members of one seed still draw independent masks."""
     task = Task("tiny-dropout", "digits", lambda: nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5)),
