@@ -45,8 +45,9 @@ def add_parser(subparsers: Any) -> None:
         "validation set (default: on)",
     )
     p.add_argument(
-        "--lr-factors", default="0.1,0.3,1,3,10", metavar="LIST",
-        help="the learning-rate grid as factors of the task's rate (default: 0.1,0.3,1,3,10)",
+        "--lr-factors", default="0.1,0.3,1,3,10,30,100", metavar="LIST",
+        help="the learning-rate grid as factors of the task's rate (default: "
+        "0.1,0.3,1,3,10,30,100)",
     )
     p.add_argument(
         "--tune-repeats", type=int, default=2,
