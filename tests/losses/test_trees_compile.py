@@ -149,8 +149,9 @@ def test_random_tree_is_reproducible_and_checks_its_arguments() -> None:
     ("text", "n_free"),
     [
         ("3 * (5 * x + 2 * y)", 2),  # GLO III-B: 3(5x + 2y) = 15x + 6y
-        ("5 * x + 2 * y", 2),  # one scale per product
-        ("x + y", 2),
+        ("5 * x * y + 2 * log(y)", 3),  # one scale per product, one inside log
+        ("y * log(x) - log(x)", 2),  # log(x) alone cannot change training: no coefficient
+        ("x + y", 0),  # neither can x, nor y (sum_i y_i = 1)
         ("log(y) - x / y", 4),  # BaikalCMA's six coefficients, less two absorbed ones
         ("x * log(y)", 2),  # the product's scale and log's argument scale
         ("(x - y)^2", 2),  # square's scale and the ratio inside

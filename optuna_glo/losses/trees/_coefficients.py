@@ -20,27 +20,39 @@ output is carried by other coefficients anyway. Walking down from the root with 
   the scale is a real parameter (``log(k y) = log k + log y``), so the operand is not absorbed.
 
 Only the root is never absorbed: the overall scale of a loss acts as a learning rate.
+
+Terms that cannot change training get no coefficients at all: a term of the root's sum that has
+no ``y`` leaf is a constant for the network, and a bare ``y`` term adds ``-(c/n) sum_i y_i``, a
+constant after the softmax (see ``fitness_key``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optuna_glo.losses.trees._nodes import Node, Path, reset_coefficients
+from optuna_glo.losses.trees._nodes import Node, Path, has_variable, reset_coefficients
 
 
 def free_coefficient_paths(tree: Node) -> list[Path]:
     """Paths of the nodes whose coefficients the coefficient phase tunes, in pre-order."""
     out: list[Path] = []
-    _walk(tree, (), False, out)
+    _walk(tree, (), False, out, additive=True)
     return out
 
 
-def _walk(node: Node, path: Path, absorbed: bool, out: list[Path]) -> None:
+def _inert(node: Node) -> bool:
+    """A term of the loss's top-level sum that cannot change training."""
+    return node.op == "y" or not has_variable(node, "y")
+
+
+def _walk(node: Node, path: Path, absorbed: bool, out: list[Path], additive: bool = False) -> None:
     op = node.op
     if op in ("+", "-"):
-        _walk(node.children[0], (*path, 0), absorbed, out)
-        _walk(node.children[1], (*path, 1), False, out)
+        # `additive`: this sum is a sum of terms of the loss itself (a chain of + and - from the
+        # root), where a term that cannot change training needs no coefficient.
+        kept = [i for i, child in enumerate(node.children) if not (additive and _inert(child))]
+        for k, i in enumerate(kept):  # only the first kept term shares an absorbed scale
+            _walk(node.children[i], (*path, i), absorbed and k == 0, out, additive=additive)
         return
     if not absorbed:
         out.append(path)
