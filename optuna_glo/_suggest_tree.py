@@ -77,8 +77,10 @@ def suggest_loss_tree(
                 return loss_fn.cached_value   # a cache hit, or a tree that cannot train
             return train(task, loss_fn).value
 
-    The fitness cache (GLO III-A) matches the canonical form of the tree and the trial's other
-    parameters as suggested so far: suggest those first if the objective has any. A hit is written
+    The fitness cache (GLO III-A) matches the tree's
+    :func:`~optuna_glo.losses.trees.fitness_key` (the canonical form of its terms that reach the
+    gradient) and the trial's other parameters as suggested so far: suggest those first if the
+    objective has any. A hit is written
     to the trial's user attribute ``"loss_cached_from"``; an untrainable tree's reason to
     ``"loss_untrainable"``.
 
@@ -113,7 +115,7 @@ def suggest_loss_tree(
 
 
 def _cache_lookup(trial: optuna.Trial, key: str) -> FrozenTrial | None:
-    """The first finished trial with canonical tree ``key`` and the same parameters."""
+    """The first finished trial with fitness key ``key`` and the same parameters."""
     study = trial.study
     if study._is_multi_objective():
         return None
