@@ -741,22 +741,27 @@ def _activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def plan_memory(task: Task, data: Splits, device: torch.device, *, eval_batch: int | None = None,
-                ) -> MemoryPlan:
-    """Estimate how many members of ``task`` fit on ``device`` (without allocating them)."""
+def plan_memory(
+    task: Task, data: Splits, device: torch.device, *, eval_batch: int | None = None
+) -> MemoryPlan:
+    """Estimate how many members of ``task`` fit on ``device`` (without allocating them there).
+
+    The activations are measured by a forward pass of one model on two samples on the CPU,
+    scaled to the training batch (a meta-device pass would avoid even that, but its first use
+    in a process costs seconds).
+    """
     recipe = task.recipe
-    model = task.model().to("meta")
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
+        model = task.model()
     n_params = sum(p.numel() for p in model.parameters())
     # Weights, gradients, momentum (even when unused, as headroom) and a step's temporaries.
     weight_bytes = 4 * 4 * n_params
-    sample = data.train_x[:1]
-    train_x = torch.empty((recipe.batch_size, *sample.shape[1:]), device="meta")
+    probe = data.train_x[:2].detach().to("cpu", torch.float32)
+    per_sample = _activation_bytes(model, probe) / len(probe)
     # Activations are kept for backward and matched by their gradients: twice the outputs.
-    train_bytes = 2 * _activation_bytes(model, train_x)
-    eval_rows = eval_batch or recipe.batch_size
-    eval_x = torch.empty((eval_rows, *sample.shape[1:]), device="meta")
-    eval_bytes = _activation_bytes(model, eval_x)
-    per_member = weight_bytes + max(train_bytes, eval_bytes)
+    train_bytes = 2 * per_sample * recipe.batch_size
+    eval_bytes = per_sample * (eval_batch or recipe.batch_size)
+    per_member = int(weight_bytes + max(train_bytes, eval_bytes))
     free = free_memory(device)
     return MemoryPlan(per_member, free, max(0, int(free * MEMORY_FRACTION) // per_member))
 
