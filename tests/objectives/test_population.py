@@ -123,6 +123,16 @@ def test_vectorized_equals_one_by_one_with_momentum_decay_and_schedule(
     assert together[1].curve == together[3].curve
 
 
+def test_glo_tree_losses_train_on_their_slices(mlp_task: Task, digits: Splits) -> None:
+    from optuna_glo.losses.trees import TreeLoss
+
+    losses = [TreeLoss("x * log(y) * 10"), TaylorGLOLoss(MNIST_THETA), TreeLoss("log(y) - x / y")]
+    kwargs = {"steps": 30, "data_seed": 1, "data": digits}
+    together = evaluate_population(mlp_task, losses, [0, 0, 0], path="vectorized", **kwargs)
+    for loss, result in zip(losses, together, strict=True):
+        _assert_same(train(mlp_task, loss, seed=0, **kwargs), result)  # type: ignore[arg-type]
+
+
 def test_default_data_seed_is_each_members_seed_as_in_train(
     mlp_task: Task, digits: Splits
 ) -> None:
