@@ -260,6 +260,9 @@ def is_connection_error(err: BaseException) -> bool:
 #: First key of PostgreSQL's two-key advisory locks taken by optuna-glo (second: the study id).
 _ADVISORY_NAMESPACE = zlib.crc32(b"optuna-glo:budget") & 0x7FFFFFFF
 
+#: Seconds after which PostgreSQL ends a budget-lock transaction whose client went silent.
+LOCK_IDLE_TIMEOUT = 60
+
 _process_locks: dict[str, threading.Lock] = {}
 
 
@@ -267,9 +270,11 @@ _process_locks: dict[str, threading.Lock] = {}
 def budget_lock(storage: optuna.storages.RDBStorage, study_id: int) -> Iterator[None]:
     """Hold the study's budget lock: one claimer at a time across all workers of the study.
 
-    - PostgreSQL: a session advisory lock (``pg_advisory_lock(namespace, study_id)``) on one
-      pooled connection. A worker that dies holding it loses its connection, and the server
-      releases the lock.
+    - PostgreSQL: a transaction advisory lock (``pg_advisory_xact_lock(namespace, study_id)``)
+      in a transaction of its own on one pooled connection, released at its end. A worker that
+      dies holding it loses its connection and the server releases the lock; one whose node
+      vanishes without closing its connection (power loss) stays "idle in transaction", which
+      the server ends after :data:`LOCK_IDLE_TIMEOUT`, so the others are never blocked for long.
     - SQLite: an exclusive ``flock`` on ``FILE.db.optuna-glo.lock`` next to the database (SQLite
       serves the processes of one machine, and so does the lock).
     - Other databases: a lock within this process only; workers in other processes may then
@@ -280,19 +285,19 @@ def budget_lock(storage: optuna.storages.RDBStorage, study_id: int) -> Iterator[
     if backend == "postgresql":
         with engine.connect() as conn:
             conn.execute(
-                sqlalchemy.text("SELECT pg_advisory_lock(:ns, :id)"),
+                sqlalchemy.text(
+                    f"SET LOCAL idle_in_transaction_session_timeout = '{LOCK_IDLE_TIMEOUT}s'"
+                )
+            )
+            conn.execute(
+                sqlalchemy.text("SELECT pg_advisory_xact_lock(:ns, :id)"),
                 {"ns": _ADVISORY_NAMESPACE, "id": study_id},
             )
-            conn.commit()
             try:
                 yield
             finally:
                 with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
-                    conn.execute(
-                        sqlalchemy.text("SELECT pg_advisory_unlock(:ns, :id)"),
-                        {"ns": _ADVISORY_NAMESPACE, "id": study_id},
-                    )
-                    conn.commit()
+                    conn.commit()  # ends the transaction: releases the lock
         return
     database = engine.url.database
     if backend == "sqlite" and database and database != ":memory:":
