@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import signal
 import time
+import warnings
 from collections.abc import Callable
 
+import optuna
 import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from worker_helpers import (
     FAST_HEARTBEATS,
@@ -18,6 +21,8 @@ from worker_helpers import (
     wait_for,
     worker,
 )
+
+from optuna_glo.storage import open_storage
 
 
 @pytest.mark.slow
@@ -119,3 +124,37 @@ def test_worker_carries_on_when_its_connections_are_terminated(
     out = finish(proc)
     assert proc.returncode == 0, out
     assert_budget_exact(trials(db_url, study), budget)
+
+
+@pytest.mark.slow
+def test_frozen_worker_is_failed_as_stale_and_carries_on_without_duplicates(
+    db_url: str, make_study: Callable[..., str]
+) -> None:
+    # A node that stops answering (SIGSTOP: a frozen VM, a network partition) and comes back
+    # after its trial was failed as stale and queued again must not complete that candidate a
+    # second time: its late result is dropped or goes to the retry, never to a new trial.
+    budget = 2
+    study = make_study(db_url, n_trials=budget, steps=400)
+    proc = worker(db_url, study, *FAST_HEARTBEATS)
+    frozen = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(5)  # longer than the grace period of 3 s
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = open_storage(
+                db_url, heartbeat_interval=1, grace_period=3,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
+            optuna.storages.fail_stale_trials(optuna.load_study(study_name=study, storage=storage))
+        storage.engine.dispose()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    out = finish(proc)
+    assert proc.returncode == 0, out
+    all_trials = trials(db_url, study)
+    assert_budget_exact(all_trials, budget)
+    assert {t.number: t for t in all_trials}[frozen.number].state == TrialState.FAIL
+    retry = [t for t in all_trials if t.system_attrs.get("failed_trial") == frozen.number]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE, out
+    assert retry[0].params == frozen.params
