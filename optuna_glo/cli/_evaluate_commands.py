@@ -110,16 +110,16 @@ def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
     """``run_worker`` keyword arguments that attach loss-shape PNGs and keep the study note."""
     if getattr(args, "no_artifacts", True):
         return {}
+    from tqdm.auto import tqdm
+
     from optuna_glo.evaluation import LossShapeArtifacts, default_artifact_dir
-    from optuna_glo.storage import redact
 
     directory = args.artifact_dir or default_artifact_dir(args.storage)
-    hooks = LossShapeArtifacts(directory)
-    print(
-        f"Loss-shape pictures of the trials go to {directory}/ (off: --no-artifacts). See them "
-        f"with: optuna-dashboard {redact(args.storage)} --artifact-dir {directory}",
-        file=sys.stderr,
-    )
+
+    def announce(line: str) -> None:
+        tqdm.write(f"{line} (off: --no-artifacts)", file=sys.stderr)
+
+    hooks = LossShapeArtifacts(directory, announce=announce)
     return {"before_tell": [hooks.before_tell], "callbacks": [hooks.after_tell]}
 
 

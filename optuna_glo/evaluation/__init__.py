@@ -46,7 +46,7 @@ from optuna_glo.evaluation._runner import (
     run_key,
 )
 from optuna_glo.evaluation._stats import Summary, format_p, summarize, welch_greater
-from optuna_glo.evaluation._table import csv_table, markdown_table, write_tables
+from optuna_glo.evaluation._table import csv_table, curves_csv, markdown_table, write_tables
 
 __all__ = [
     "BASELINE",
@@ -67,6 +67,7 @@ __all__ = [
     "Summary",
     "best_trial",
     "csv_table",
+    "curves_csv",
     "default_artifact_dir",
     "evaluate_losses",
     "evaluation_attr",

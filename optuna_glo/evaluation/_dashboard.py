@@ -15,8 +15,9 @@ import logging
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -24,6 +25,9 @@ from sqlalchemy.engine import make_url
 
 from optuna_glo._suggest import FORMULA_ATTR
 from optuna_glo.evaluation._load import load_loss
+
+if TYPE_CHECKING:
+    from optuna.artifacts import FileSystemArtifactStore
 
 _logger = logging.getLogger(__name__)
 
@@ -118,22 +122,38 @@ class LossShapeArtifacts:
     worker: a problem is logged and the trial goes on.
 
     Args:
-        artifact_dir: The :class:`~optuna.artifacts.FileSystemArtifactStore` directory.
+        artifact_dir: The :class:`~optuna.artifacts.FileSystemArtifactStore` directory (made
+            when the first picture is stored).
         note: Also keep the study's dashboard note up to date with the best loss.
+        announce: Called once with a line saying where the first picture went.
 
     Attributes:
         seconds: Time spent in the hooks so far (for measuring their overhead).
     """
 
-    def __init__(self, artifact_dir: str | Path, *, note: bool = True) -> None:
-        from optuna.artifacts import FileSystemArtifactStore
-
+    def __init__(
+        self,
+        artifact_dir: str | Path,
+        *,
+        note: bool = True,
+        announce: Callable[[str], object] | None = None,
+    ) -> None:
         self.artifact_dir = Path(artifact_dir)
-        self.artifact_dir.mkdir(parents=True, exist_ok=True)
-        self.store = FileSystemArtifactStore(self.artifact_dir)
         self.note = note
+        self.announce = announce
         self.seconds = 0.0
+        self._store: FileSystemArtifactStore | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="optuna-glo-shapes-")
+
+    @property
+    def store(self) -> FileSystemArtifactStore:
+        """The artifact store (its directory is created on first use)."""
+        if self._store is None:
+            from optuna.artifacts import FileSystemArtifactStore
+
+            self.artifact_dir.mkdir(parents=True, exist_ok=True)
+            self._store = FileSystemArtifactStore(self.artifact_dir)
+        return self._store
 
     def before_tell(self, study: optuna.Study, trial: optuna.Trial) -> str | None:
         """Render the trial's loss shape and upload it; returns the artifact id (or ``None``)."""
@@ -148,11 +168,19 @@ class LossShapeArtifacts:
             except ValueError:
                 return None  # a trial without a loss (e.g. a user's own parameters)
             path = Path(self._tmp.name) / f"trial-{trial.number}-loss-shape.png"
-            loss_shape_png(loss, path, title=f"trial {trial.number}: binary view")
-            return upload_artifact(
+            loss_shape_png(loss, path, title=f"trial {trial.number}: loss at x0 = 1")
+            first = self._store is None
+            artifact_id = upload_artifact(
                 artifact_store=self.store, file_path=str(path), study_or_trial=trial,
                 mimetype="image/png",
             )
+            path.unlink()
+            if first and self.announce is not None:
+                self.announce(
+                    f"Loss-shape pictures of the trials go to {self.artifact_dir}/. See them with: "
+                    f"optuna-dashboard STORAGE_URL --artifact-dir {self.artifact_dir}"
+                )
+            return artifact_id
         except Exception as err:  # never lose a trained trial to a picture
             _logger.warning("No loss-shape artifact for trial %d: %s", trial.number, err)
             return None

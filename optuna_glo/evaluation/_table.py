@@ -77,11 +77,27 @@ def csv_table(report: EvaluationReport) -> str:
     return out.getvalue()
 
 
+def curves_csv(report: EvaluationReport) -> str:
+    """The training curves (GLO Fig. 3's data): mean test accuracy per loss and recorded step.
+
+    Each run's own curve is in the results file (JSON lines, ``"curve"``).
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["loss", "lr", "step", "mean_test_accuracy", "runs"])
+    for row in report.rows:
+        for step, acc in row.curve:
+            writer.writerow([row.label, row.lr, step, f"{acc:.6f}", len(row.test_accuracy)])
+    return out.getvalue()
+
+
 def write_tables(report: EvaluationReport, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
-    """Write ``STEM.md`` and ``STEM.csv`` into ``out_dir``; return their paths."""
+    """Write ``STEM.md``, ``STEM.csv`` and ``STEM-curves.csv`` into ``out_dir``; return the
+    table's two paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, cs = out / f"{stem}.md", out / f"{stem}.csv"
     md.write_text(markdown_table(report))
     cs.write_text(csv_table(report))
+    (out / f"{stem}-curves.csv").write_text(curves_csv(report))
     return md, cs

@@ -41,6 +41,7 @@ def _evaluate(results: Path, **kwargs):
     return evaluate_losses(TASK, candidates, results_path=results, **options)
 
 
+@pytest.mark.slow
 def test_evaluate_trains_each_loss_and_resumes(tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     report = _evaluate(results)
@@ -91,6 +92,7 @@ def test_tables_have_table_1_form(tmp_path: Path) -> None:
     assert len(rows) == 4 and rows[1].startswith("digits-mlp,25,1.0,taylor,1.0,2,")
 
 
+@pytest.mark.slow
 def test_reduced_data_runs_differ_from_full_ones(tmp_path: Path) -> None:
     full = _evaluate(tmp_path / "full.jsonl", tune_baseline_lr=False, repeats=1)
     part = _evaluate(tmp_path / "part.jsonl", tune_baseline_lr=False, repeats=1,
@@ -135,6 +137,9 @@ def test_evaluate_command_end_to_end(tmp_path: Path, sqlite_url: str, capsys) ->
     assert f"| best (trial {best.number}) | 1 |" in printed
     assert "cross_entropy, learning rate tuned" in printed
     md, csv = out / "evaluation.md", out / "evaluation.csv"
+    curves = (out / "evaluation-curves.csv").read_text().splitlines()
+    assert curves[0] == "loss,lr,step,mean_test_accuracy,runs"
+    assert len(curves) == 1 + 4 * 20  # 4 rows x 20 points (every step of 20)
     assert md.read_text().startswith("### Full-length evaluation")
     assert len(csv.read_text().splitlines()) == 5  # header, best, CE, tuned CE, baikal
     stored = optuna.load_study(study_name="tiny", storage=sqlite_url).user_attrs
