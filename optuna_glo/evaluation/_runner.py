@@ -420,7 +420,7 @@ def _search_lr(
     seeds = [TUNE_SEED_BASE + r for r in range(tune_repeats)]
     announce(
         f"Learning-rate search for cross-entropy on the validation set: {len(grid)} rates "
-        f"({', '.join(f'{lr:g}' for lr in grid)}) x {len(seeds)} seeds x {runner.steps} steps = "
+        f"({', '.join(f'{lr:g}' for lr in grid)}) x {len(seeds)} seeds x {runner.steps:,} steps = "
         f"{len(grid) * len(seeds)} trainings ({len(grid) * len(seeds) * runner.steps:,} steps)."
     )
     jobs = {
