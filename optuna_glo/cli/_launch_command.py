@@ -23,6 +23,7 @@ from optuna_glo.cli._worker_options import add_worker_options, worker_flags
 
 
 def add_parser(subparsers: Any) -> None:
+    from optuna_glo.cli._evaluate_commands import add_artifact_arguments
     from optuna_glo.cli._study_commands import add_study_arguments
 
     p = subparsers.add_parser(
@@ -51,6 +52,7 @@ def add_parser(subparsers: Any) -> None:
         help="where data sets are read (default: $OPTUNA_GLO_DATA_DIR or ~/.cache/optuna-glo)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the combined progress bar")
+    add_artifact_arguments(p)
     add_worker_options(p)
     p.set_defaults(handler=launch_command)
 
@@ -138,6 +140,10 @@ def launch_command(args: argparse.Namespace) -> int:
     ]
     if args.data_dir:
         base += ["--data-dir", args.data_dir]
+    if args.no_artifacts:
+        base += ["--no-artifacts"]
+    if args.artifact_dir:
+        base += ["--artifact-dir", args.artifact_dir]
     plan: list[tuple[str, list[str], dict[str, str]]] = []
     for gpu in gpus:
         for k in range(args.workers_per_gpu):

@@ -25,7 +25,8 @@ def test_launch_without_gpus_runs_the_cpu_workers_asked_for(
     budget = 8
     study = make_study(db_url, n_trials=budget, steps=10)
     proc = optuna_glo(
-        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", *FAST_HEARTBEATS
+        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", "--no-artifacts",
+        *FAST_HEARTBEATS,
     )
     out = finish(proc, timeout=150)
     assert proc.returncode == 0, out
@@ -40,7 +41,8 @@ def test_launch_ctrl_c_stops_every_worker_cleanly(
 ) -> None:
     study = make_study(db_url, n_trials=100, steps=400)
     proc = optuna_glo(
-        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", *FAST_HEARTBEATS
+        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", "--no-artifacts",
+        *FAST_HEARTBEATS,
     )
     wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
     proc.send_signal(signal.SIGINT)

@@ -91,9 +91,10 @@ def make_study(tmp_path: Path) -> Callable[..., str]:
 
 
 def worker(url: str, study: str, *flags: str) -> subprocess.Popen[str]:
-    """Start ``optuna-glo worker`` on the CPU without a progress bar."""
+    """Start ``optuna-glo worker`` on the CPU without a progress bar or trial artifacts."""
     return optuna_glo(
-        "worker", "--study", study, "--storage", url, "--device", "cpu", "--no-progress", *flags
+        "worker", "--study", study, "--storage", url, "--device", "cpu", "--no-progress",
+        "--no-artifacts", *flags,
     )
 
 
