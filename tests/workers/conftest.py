@@ -1,7 +1,7 @@
-"""Fixtures of the worker tests: a fresh PostgreSQL database and a study in it."""
+"""Fixtures of the worker tests: a fresh PostgreSQL database (or SQLite file) and a study."""
 
 from __future__ import annotations
 
-from worker_helpers import db_url, make_study
+from worker_helpers import db_url, make_study, sqlite_file_url
 
-__all__ = ["db_url", "make_study"]
+__all__ = ["db_url", "make_study", "sqlite_file_url"]

@@ -42,3 +42,18 @@ def test_workers_complete_exactly_the_budget(
     assert sum(ran) == budget, outputs
     # Each worker holds at most three connections (main thread, heartbeats, budget lock).
     assert peak and len(peak) <= 3 and max(peak.values()) <= 3, peak
+
+
+@pytest.mark.slow
+def test_workers_on_sqlite_complete_exactly_the_budget(
+    sqlite_file_url: str, make_study: Callable[..., str]
+) -> None:
+    # One machine, one SQLite file: the budget lock is an flock next to the database.
+    budget = 6
+    study = make_study(sqlite_file_url, n_trials=budget, steps=2)
+    procs = [worker(sqlite_file_url, study) for _ in range(3)]
+    outputs = [finish(p) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    all_trials = trials(sqlite_file_url, study)
+    assert_budget_exact(all_trials, budget)
+    assert len(all_trials) == budget

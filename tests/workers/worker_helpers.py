@@ -63,6 +63,12 @@ def db_url() -> Iterator[str]:
         conn.close()
 
 
+@pytest.fixture
+def sqlite_file_url(tmp_path: Path) -> str:
+    """A new SQLite file's URL."""
+    return f"sqlite:///{tmp_path / 'study.db'}"
+
+
 def optuna_glo(*args: str, **kwargs: object) -> subprocess.Popen[str]:
     """Start ``python -m optuna_glo ARGS`` (one torch thread: the CPU is shared)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
