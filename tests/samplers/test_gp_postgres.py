@@ -86,7 +86,7 @@ def test_workers_share_generations_on_postgres(postgres_url: str) -> None:
         by_gen.setdefault(t.system_attrs[GEN_KEY], []).append(t)
     last = max(by_gen)
     assert sorted(by_gen) == list(range(last + 1))  # no generation skipped
-    assert last >= 6
+    assert last >= 4  # 46 trials: at most 9 complete ones (+ failures) per generation
     for g in range(last):
         complete = [t for t in by_gen[g] if t.state == TrialState.COMPLETE]
         # Full, and overshooting only by trials that were running when it filled (one per worker).
