@@ -128,7 +128,7 @@ def run_command(args: argparse.Namespace) -> int:
     create_study(spec, args.storage)
     _work(args, spec.name, None)
     study, _ = load_study(spec.name, args.storage, with_sampler=False)
-    if BASELINE_ATTR not in study.user_attrs:
+    if spec.method != "evaluate" and BASELINE_ATTR not in study.user_attrs:
         baseline = measure_baseline(
             spec, device=args.device, data_dir=args.data_dir, download=args.download
         )
@@ -158,6 +158,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
     if not complete:
         lines.append("No completed trial yet: start a worker.")
         return "\n".join(lines)
+    if spec.method == "evaluate":
+        return "\n".join([*lines, *_summarize_comparison(complete)])
     best = study.best_trial
     assert best.value is not None
     formula = best.user_attrs.get("loss_formula", "(no formula recorded)")
@@ -176,6 +178,21 @@ def describe_best(study_name: str, storage_url: str) -> str:
             "statistics are the real test)."
         )
     return "\n".join(lines)
+
+
+def _summarize_comparison(trials: list[Any]) -> list[str]:
+    """Mean (std) accuracy per loss and length of an ``evaluate`` study."""
+    import statistics
+
+    groups: dict[tuple[str, int], list[float]] = {}
+    for t in trials:
+        groups.setdefault((t.params["loss"], t.params["steps"]), []).append(t.value)
+    lines = ["loss                 steps    mean (std)         n"]
+    for (loss, steps), values in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        lines.append(f"{loss:<20} {steps:<8} {statistics.mean(values):.4f} ({std:.4f})   "
+                     f"{len(values)}")
+    return lines
 
 
 def best_command(args: argparse.Namespace) -> int:

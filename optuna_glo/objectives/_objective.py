@@ -98,7 +98,12 @@ class LossSearchObjective:
             )
         return self._data
 
-    def __call__(self, trial: optuna.trial.Trial) -> float:
+    def candidate(self, trial: optuna.trial.Trial) -> nn.Module | float:
+        """The trial's loss to train, or its value when it needs no training.
+
+        A candidate that cannot train gets fitness 0 untrained (GLO III-A); one whose canonical
+        form already has a value gets that value from GLO's fitness cache.
+        """
         loss = self.suggest_loss(trial)
         if loss is None:
             trial.set_user_attr("untrainable", True)
@@ -106,10 +111,19 @@ class LossSearchObjective:
         cached = getattr(loss, "cached_value", None)  # GLO III-A's fitness cache
         if cached is not None:
             return float(cached)
-        seed = training_seed(self.seed, trial.number, self.common_random_numbers)
+        return loss
+
+    def seed_of(self, trial: optuna.trial.BaseTrial) -> int:
+        """The seed of ``trial``'s training run."""
+        return training_seed(self.seed, trial.number, self.common_random_numbers)
+
+    def __call__(self, trial: optuna.trial.Trial) -> float:
+        loss = self.candidate(trial)
+        if isinstance(loss, float):
+            return loss
         result = train(
-            self.task, loss, steps=self.steps, seed=seed, device=self.device, data=self.data,
-            abort_rule=self.abort_rule,
+            self.task, loss, steps=self.steps, seed=self.seed_of(trial), device=self.device,
+            data=self.data, abort_rule=self.abort_rule,
         )
         record_result(trial, result)
         return result.value

@@ -55,7 +55,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.objectives._data import Splits, load_dataset, resolve_data_dir
-from optuna_glo.objectives._objective import LossSearchObjective, record_result, training_seed
+from optuna_glo.objectives._objective import LossSearchObjective, record_result
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import (
     DIVERGED_FITNESS,
@@ -958,13 +958,13 @@ def evaluate_trials(
     losses: list[nn.Module] = []
     seeds: list[int] = []
     for i, trial in enumerate(trials):
-        loss = objective.suggest_loss(trial)
-        if loss is None:  # GLO III-A: a candidate that cannot train gets fitness 0 untrained
-            trial.set_user_attr("untrainable", True)
+        loss = objective.candidate(trial)
+        if isinstance(loss, float):  # untrainable or cached: its value needs no training
+            values[i] = loss
             continue
         todo.append(i)
         losses.append(loss)
-        seeds.append(training_seed(objective.seed, trial.number, objective.common_random_numbers))
+        seeds.append(objective.seed_of(trial))
     if not todo:
         return values
     results = evaluate_population(

@@ -161,3 +161,21 @@ def test_two_worker_processes_share_one_postgresql_study(tmp_path: Path, pg_url:
     assert TrialState.RUNNING not in states
     best = cli("best", "--study", "pg_tiny", "--storage", pg_url)
     assert best.returncode == 0 and f"trial {study.best_trial.number}," in best.stdout
+
+
+def test_an_evaluate_study_compares_fixed_losses(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "cmp.toml"
+    spec.write_text(
+        '[study]\nname = "cmp"\nmethod = "evaluate"\ntask = "digits-mlp"\n'
+        '[evaluate]\nlosses = ["baikal", "cross_entropy"]\nsteps = [30]\nseeds = 2\n'
+    )
+    storage = f"sqlite:///{tmp_path / 'cmp.db'}"
+    assert main(["run", str(spec), "--storage", storage, "--no-progress", "--no-artifacts"]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 4 trials complete" in out
+    study = optuna.load_study(study_name="cmp", storage=storage)
+    combos = sorted((t.params["loss"], t.params["repeat"]) for t in study.trials)
+    assert combos == [("baikal", 0), ("baikal", 1), ("cross_entropy", 0), ("cross_entropy", 1)]
+    for t in study.trials:  # the value is the test accuracy of that run
+        assert t.value == t.user_attrs["test_accuracy"]
+    assert "baikal" in out and "cross_entropy" in out and "mean (std)" in out

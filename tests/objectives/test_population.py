@@ -7,12 +7,21 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
 from torch import nn
 
 from optuna_glo.losses import TAYLORGLO_MNIST_THETA, Baikal, CrossEntropy, TaylorGLOLoss
-from optuna_glo.objectives import BasicCNN, Splits, Task, get_task, load_dataset, train
+from optuna_glo.objectives import (
+    BasicCNN,
+    LossSearchObjective,
+    Splits,
+    Task,
+    get_task,
+    load_dataset,
+    train,
+)
 from optuna_glo.objectives import _population as population
 from optuna_glo.objectives._population import (
     PathChoice,
@@ -529,3 +538,18 @@ def test_batched_worker_runs_the_same_search_as_the_one_by_one_worker(
     assert len(batched.trials) == len(one.trials) == 8
     assert [t.params for t in batched.trials] == [t.params for t in one.trials]
     assert batched.best_value == one.best_value
+
+
+def test_batch_gives_cached_and_untrainable_candidates_their_values_untrained() -> None:
+    # GLO III-A: a cache hit keeps its cached fitness, an untrainable tree gets 0; neither trains.
+    class CachedLoss(nn.Module):
+        cached_value = 0.42
+
+    def suggest(trial: optuna.trial.Trial) -> nn.Module | None:
+        return None if trial.number == 0 else CachedLoss()
+
+    objective = LossSearchObjective(get_task("digits-mlp"), suggest, steps=5)
+    study = optuna.create_study(direction="maximize")
+    trials = [study.ask(), study.ask()]
+    assert population.evaluate_trials(objective, trials) == [0.0, 0.42]
+    assert objective._data is None  # nothing was loaded, so nothing was trained
