@@ -2,71 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
-from typing import TYPE_CHECKING, Any
-
-from optuna.distributions import FloatDistribution
-from optuna.samplers import CmaEsSampler
-from optuna.samplers._lazy_random_state import LazyRandomState
+from typing import TYPE_CHECKING
 
 from optuna_glo._suggest import THETA_BOUNDS, THETA_PREFIX, taylor_param_names
+from optuna_glo.samplers._fixed_cmaes import FixedSpaceCmaEsSampler, build_fixed_space_cmaes
 
 if TYPE_CHECKING:
-    import optuna
-    from optuna.distributions import BaseDistribution
     from optuna.samplers import BaseSampler
 
 
-class TaylorGLOSampler(CmaEsSampler):
-    """CMA-ES over the TaylorGLO parameters only; other parameters go to an independent sampler.
+class TaylorGLOSampler(FixedSpaceCmaEsSampler):
+    """CMA-ES over the ``taylor_theta_*`` parameters only (see :class:`FixedSpaceCmaEsSampler`).
 
-    Restricting CMA-ES to the ``taylor_theta_*`` parameters lets a user put their own
-    hyperparameters (a learning rate, a width, a categorical) in the same trial: those are sampled
-    by ``independent_sampler`` and never change CMA-ES's dimension or initial distribution.
     Build it with :func:`taylorglo_sampler`.
     """
-
-    def __init__(
-        self, *, param_names: list[str], bounds: tuple[float, float], **kwargs: object
-    ) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._theta_space: dict[str, BaseDistribution] = {
-            name: FloatDistribution(*bounds) for name in param_names
-        }
-        seed = kwargs.get("seed")
-        self._base_seed = seed if isinstance(seed, int) else None
-
-    def infer_relative_search_space(
-        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        # The space is known up front. Optuna's default (the intersection of the completed trials'
-        # spaces) is empty for the first trial, which would then be sampled at random instead of
-        # from CMA-ES's initial distribution around theta = 0.
-        return dict(self._theta_space)
-
-    def sample_relative(
-        self,
-        study: optuna.Study,
-        trial: optuna.trial.FrozenTrial,
-        search_space: dict[str, BaseDistribution],
-    ) -> dict[str, Any]:
-        # A trial's draw depends on the seed, its number and the CMA-ES state only, not on how
-        # many trials were asked before it or in which process. CmaEsSampler draws from one
-        # stream, which an optimizer rebuild also advances (a trial asked while its generation's
-        # first trial still runs rebuilds the optimizer): a batch-mode worker, which asks a batch
-        # before telling any, would otherwise sample other candidates than a one-at-a-time one.
-        if self._base_seed is not None:
-            self._cma_rng = LazyRandomState(self._base_seed + trial.number)
-        return super().sample_relative(study, trial, search_space)
-
-    def _init_optimizer(self, *args: Any, **kwargs: Any) -> Any:
-        # A rebuild must not advance the stream (see sample_relative); the seed it draws is
-        # unused anyway, since the optimizer is reseeded before every ask.
-        state = self._cma_rng.rng.get_state()
-        try:
-            return super()._init_optimizer(*args, **kwargs)
-        finally:
-            self._cma_rng.rng.set_state(state)
 
 
 def taylorglo_sampler(
@@ -104,27 +53,10 @@ def taylorglo_sampler(
             f"`population_size` must be greater than or equal to 2. The specified "
             f"`population_size` is {population_size}."
         )
-    if sigma0 <= 0:
-        raise ValueError(f"`sigma0` must be positive. The specified `sigma0` is {sigma0}.")
-    names = taylor_param_names(order, prefix)
-    # Optuna 5 deprecates `x0` and `sigma0` (removal planned for 6.0, hence `optuna<6` in
-    # pyproject.toml) in favour of "centre of the bounds, range / 6". That default cannot give the
-    # paper's settings: bounds wide enough for the best theta (|theta| up to 12.7, appendix C)
-    # make range / 6 >= 4.2, not 1.2. So we pass both explicitly and silence the FutureWarning,
-    # which is about our call, not the user's. CmaEsSampler works in coordinates normalised to
-    # [0, 1] per parameter, so the step size is given in those units: sigma0 / (high - low).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return TaylorGLOSampler(
-            param_names=names,
-            bounds=bounds,
-            x0=dict.fromkeys(names, 0.0),
-            sigma0=sigma0 / (high - low),
-            popsize=population_size,
-            # The first generation comes from CMA-ES around theta = 0, not from random startup
-            # trials as Optuna's default n_startup_trials=1 would give.
-            n_startup_trials=0,
-            independent_sampler=independent_sampler,
-            warn_independent_sampling=False,
-            seed=seed,
-        )
+    # Bounds wide enough for the best theta (|theta| up to 12.7, appendix C) would make Optuna's
+    # default step size range / 6 >= 4.2, not 1.2: see build_fixed_space_cmaes.
+    return build_fixed_space_cmaes(
+        TaylorGLOSampler, param_names=taylor_param_names(order, prefix), bounds=bounds,
+        start=0.0, sigma0=sigma0, population_size=population_size,
+        independent_sampler=independent_sampler, seed=seed,
+    )

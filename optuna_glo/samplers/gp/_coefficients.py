@@ -9,17 +9,12 @@ can all be thought of having unit coefficients").
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
-from optuna.distributions import FloatDistribution
-from optuna.samplers import CmaEsSampler
-
 from optuna_glo.losses.trees import Node, free_coefficient_paths, parse
+from optuna_glo.samplers._fixed_cmaes import FixedSpaceCmaEsSampler, build_fixed_space_cmaes
 
 if TYPE_CHECKING:
-    import optuna
-    from optuna.distributions import BaseDistribution
     from optuna.samplers import BaseSampler
 
 #: Bounds of every free coefficient. Merged coefficients reach past +/-4 (BaikalCMA's
@@ -36,26 +31,11 @@ def coefficient_param_names(tree: Node | str, prefix: str = COEFFICIENT_PREFIX) 
     return [f"{prefix}{i}" for i in range(len(free_coefficient_paths(tree)))]
 
 
-class CoefficientCmaEsSampler(CmaEsSampler):
-    """CMA-ES over one tree's coefficient parameters; other parameters go to an independent sampler.
+class CoefficientCmaEsSampler(FixedSpaceCmaEsSampler):
+    """CMA-ES over one tree's coefficient parameters (see :class:`FixedSpaceCmaEsSampler`).
 
-    The space is known up front, so even the first trial comes from CMA-ES's initial distribution
-    (Optuna's default, the intersection of finished trials' spaces, is empty then). Build it with
-    :func:`coefficient_sampler`.
+    Build it with :func:`coefficient_sampler`.
     """
-
-    def __init__(
-        self, *, param_names: list[str], bounds: tuple[float, float], **kwargs: object
-    ) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._coefficient_space: dict[str, BaseDistribution] = {
-            name: FloatDistribution(*bounds) for name in param_names
-        }
-
-    def infer_relative_search_space(
-        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return dict(self._coefficient_space)
 
 
 def coefficient_sampler(
@@ -82,36 +62,17 @@ def coefficient_sampler(
         independent_sampler: Samples any other parameter of the trial (default: random).
         seed: Seed for reproducible studies.
     """
-    low, high = bounds
-    if not low < 1.0 < high:
-        raise ValueError(
-            f"`bounds` must contain the start 1 (the discovered tree, GLO III-B). The specified "
-            f"`bounds` are {bounds}."
-        )
-    if sigma0 <= 0:
-        raise ValueError(f"`sigma0` must be positive. The specified `sigma0` is {sigma0}.")
     if population_size is not None and population_size < 4:
         # CMA-ES's rank-mu update needs mu = population_size // 2 >= 2 parents.
         raise ValueError(
             f"`population_size` must be None or >= 4. The specified `population_size` is "
             f"{population_size}."
         )
-    names = coefficient_param_names(tree, prefix)
-    # Optuna 5 deprecates `x0` and `sigma0` (removal planned for 6.0; pyproject pins optuna<6) in
-    # favour of "centre of the bounds, range / 6", which cannot give GLO's start at all ones with
-    # sigma 1.5 and bounds wide enough for tuned coefficients. We pass both and silence the
-    # FutureWarning, which is about this call, not the user's. CmaEsSampler works in coordinates
-    # normalised to [0, 1] per parameter, so the step size is sigma0 / (high - low) there.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return CoefficientCmaEsSampler(
-            param_names=names,
-            bounds=bounds,
-            x0=dict.fromkeys(names, 1.0),
-            sigma0=sigma0 / (high - low),
-            popsize=population_size,
-            n_startup_trials=0,
-            independent_sampler=independent_sampler,
-            warn_independent_sampling=False,
-            seed=seed,
-        )
+    # GLO III-B starts at the discovered tree (all ones) with sigma 1.5, within bounds wide enough
+    # for tuned coefficients: Optuna's default start and step size cannot give that (see
+    # build_fixed_space_cmaes).
+    return build_fixed_space_cmaes(
+        CoefficientCmaEsSampler, param_names=coefficient_param_names(tree, prefix),
+        bounds=bounds, start=1.0, sigma0=sigma0, population_size=population_size,
+        independent_sampler=independent_sampler, seed=seed,
+    )
