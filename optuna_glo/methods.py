@@ -11,6 +11,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import optuna
 from torch import nn
@@ -52,14 +53,18 @@ class Method:
     make_objective: Callable[..., FixedLossObjective] | None = None
 
 
-def _taylorglo_settings(spec: StudySpec) -> TaylorGLOSettings:
+_SettingsT = TypeVar("_SettingsT")
+
+
+def _settings(spec: StudySpec, cls: type[_SettingsT]) -> _SettingsT:
+    """The spec's method table, checked to be of the method's settings class."""
     settings = spec.method_settings
-    assert isinstance(settings, TaylorGLOSettings)
+    assert isinstance(settings, cls)
     return settings
 
 
 def _taylorglo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
-    s = _taylorglo_settings(spec)
+    s = _settings(spec, TaylorGLOSettings)
     return taylorglo_sampler(
         order=s.order, population_size=s.population_size, sigma0=s.sigma0,
         bounds=(-s.bound, s.bound), seed=spec.study.seed,
@@ -67,18 +72,12 @@ def _taylorglo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 
 
 def _taylorglo_suggest(spec: StudySpec) -> SuggestLoss:
-    s = _taylorglo_settings(spec)
+    s = _settings(spec, TaylorGLOSettings)
     return lambda trial: suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound)
 
 
-def _glo_settings(spec: StudySpec) -> GLOSettings:
-    settings = spec.method_settings
-    assert isinstance(settings, GLOSettings)
-    return settings
-
-
 def _glo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
-    s = _glo_settings(spec)
+    s = _settings(spec, GLOSettings)
     gp = GeneticProgrammingSampler(
         population_size=s.population_size, n_elites=s.n_elites, crossover_prob=s.crossover_prob,
         integer_mutation_prob=s.integer_mutation_prob,
@@ -102,7 +101,7 @@ def _glo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 
 
 def _glo_suggest(spec: StudySpec) -> SuggestLoss:
-    s = _glo_settings(spec)
+    s = _settings(spec, GLOSettings)
 
     def suggest(trial: optuna.trial.Trial) -> nn.Module | None:
         # An untrainable tree gets fitness 0 untrained (GLO III-A); a cache hit its cached value.
@@ -112,14 +111,8 @@ def _glo_suggest(spec: StudySpec) -> SuggestLoss:
     return suggest
 
 
-def _evaluate_settings(spec: StudySpec) -> EvaluateSettings:
-    settings = spec.method_settings
-    assert isinstance(settings, EvaluateSettings)
-    return settings
-
-
 def _evaluate_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
-    e = _evaluate_settings(spec)
+    e = _settings(spec, EvaluateSettings)
     grid: dict[str, list[str | int]] = {
         "loss": list(e.losses), "steps": list(e.steps), "repeat": list(range(e.seeds)),
     }
@@ -129,7 +122,7 @@ def _evaluate_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 def _evaluate_objective(
     spec: StudySpec, task: Task, device: str | None, data_dir: str | None, download: bool
 ) -> FixedLossObjective:
-    e = _evaluate_settings(spec)
+    e = _settings(spec, EvaluateSettings)
     for name in e.losses:
         get_loss(name)  # an unknown name fails here, listing the known ones
     return FixedLossObjective(
