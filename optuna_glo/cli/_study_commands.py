@@ -135,9 +135,16 @@ def run_command(args: argparse.Namespace) -> int:
         study.set_user_attr(BASELINE_ATTR, baseline)
     print()
     print(describe_best(spec.name, args.storage))
+    from optuna_glo.evaluation import default_artifact_dir
+    from optuna_glo.storage import redact
+
+    url = redact(args.storage)  # never print a password
+    dashboard = f"optuna-dashboard {url}"
+    if not args.no_artifacts:
+        dashboard += f" --artifact-dir {args.artifact_dir or default_artifact_dir(args.storage)}"
     print(
-        f"\nBrowse the study: optuna-dashboard {args.storage}\n"
-        f"Show the best loss again: optuna-glo best --study {spec.name} --storage {args.storage}"
+        f"\nBrowse the study: {dashboard}\n"
+        f"Show the best loss again: optuna-glo best --study {spec.name} --storage {url}"
     )
     return 0
 

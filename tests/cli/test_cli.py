@@ -179,3 +179,16 @@ def test_an_evaluate_study_compares_fixed_losses(tmp_path: Path, capsys) -> None
     for t in study.trials:  # the value is the test accuracy of that run
         assert t.value == t.user_attrs["test_accuracy"]
     assert "baikal" in out and "cross_entropy" in out and "mean (std)" in out
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_run_on_postgresql_never_prints_the_password(tmp_path: Path, pg_url: str) -> None:
+    # The test server trusts local connections, so any password is accepted: it must not show.
+    url = pg_url.replace("postgres@", "postgres:pw-8f3k2@", 1)
+    spec = write_spec(tmp_path, name="pg_run", steps=20)
+    spec.write_text(spec.read_text().replace("generations = 2", "generations = 1"))
+    result = cli("run", str(spec), "--storage", url, "--no-progress", "--no-artifacts")
+    assert result.returncode == 0, result.stderr
+    assert "Best loss: trial" in result.stdout and "optuna-dashboard postgresql://" in result.stdout
+    assert "pw-8f3k2" not in result.stdout + result.stderr
