@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 
 import optuna
-import psycopg2
 import pytest
 from optuna.trial import TrialState
 
@@ -46,18 +43,9 @@ study.optimize(objective, n_trials=int(n_trials), catch=(RuntimeError,))
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"optuna_glo_gp_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+def postgres_url(pg_url: str) -> str:
+    """The fresh database of tests/conftest.py, through psycopg2."""
+    return pg_url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def test_workers_share_generations_on_postgres(postgres_url: str) -> None:

@@ -1,7 +1,7 @@
-"""Fixtures of the worker tests: a fresh PostgreSQL database (or SQLite file) and a study."""
+"""Fixtures of the worker tests: a study (fresh databases come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-from worker_helpers import db_url, make_study, sqlite_file_url
+from worker_helpers import make_study
 
-__all__ = ["db_url", "make_study", "sqlite_file_url"]
+__all__ = ["make_study"]

@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import optuna
 import pytest
+from _pg import admin_connection as admin
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from worker_helpers import (
     FAST_HEARTBEATS,
-    admin,
     assert_budget_exact,
     finish,
     running_trial_with_params,
@@ -27,23 +27,23 @@ from optuna_glo.storage import open_storage
 
 @pytest.mark.slow
 def test_sigkilled_worker_trial_is_failed_and_rerun(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
     budget = 5
-    study = make_study(db_url, n_trials=budget, steps=400)
-    victim = worker(db_url, study, *FAST_HEARTBEATS)
-    killed = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    study = make_study(pg_url, n_trials=budget, steps=400)
+    victim = worker(pg_url, study, *FAST_HEARTBEATS)
+    killed = wait_for(lambda: running_trial_with_params(pg_url, study), 90, "a running trial")
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert victim.returncode == -signal.SIGKILL
     # The trial stays RUNNING until its heartbeat is older than the grace period (3 s).
-    assert next(t for t in trials(db_url, study) if t.number == killed.number).state == (
+    assert next(t for t in trials(pg_url, study) if t.number == killed.number).state == (
         TrialState.RUNNING
     )
-    others = [worker(db_url, study, *FAST_HEARTBEATS) for _ in range(2)]
+    others = [worker(pg_url, study, *FAST_HEARTBEATS) for _ in range(2)]
     outputs = [finish(p) for p in others]
     assert [p.returncode for p in others] == [0, 0], outputs
-    all_trials = trials(db_url, study)
+    all_trials = trials(pg_url, study)
     assert_budget_exact(all_trials, budget)
     by_number = {t.number: t for t in all_trials}
     assert by_number[killed.number].state == TrialState.FAIL
@@ -55,17 +55,17 @@ def test_sigkilled_worker_trial_is_failed_and_rerun(
 
 @pytest.mark.slow
 def test_sigterm_gives_the_running_trial_back_and_exits_0(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
-    study = make_study(db_url, n_trials=50, steps=400)
-    proc = worker(db_url, study, *FAST_HEARTBEATS)
-    running = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    study = make_study(pg_url, n_trials=50, steps=400)
+    proc = worker(pg_url, study, *FAST_HEARTBEATS)
+    running = wait_for(lambda: running_trial_with_params(pg_url, study), 90, "a running trial")
     start = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     out = finish(proc, timeout=60)
     assert proc.returncode == 0, out
     assert time.monotonic() - start < 30, "SIGTERM must not wait for the rest of the study"
-    all_trials = trials(db_url, study)
+    all_trials = trials(pg_url, study)
     assert TrialState.RUNNING not in [t.state for t in all_trials], out
     assert {t.number: t for t in all_trials}[running.number].state == TrialState.FAIL
     queued = [t for t in all_trials if t.state == TrialState.WAITING]
@@ -73,24 +73,24 @@ def test_sigterm_gives_the_running_trial_back_and_exits_0(
     assert queued[0].params == running.params
     assert queued[0].system_attrs["optuna_glo:given_back_from"] == running.number
     # The next worker picks the given-back candidate first.
-    nxt = worker(db_url, study, "--n-trials", "1", *FAST_HEARTBEATS)
+    nxt = worker(pg_url, study, "--n-trials", "1", *FAST_HEARTBEATS)
     out = finish(nxt)
     assert nxt.returncode == 0, out
-    rerun = [t for t in trials(db_url, study) if t.number == queued[0].number]
+    rerun = [t for t in trials(pg_url, study) if t.number == queued[0].number]
     assert rerun[0].state == TrialState.COMPLETE and rerun[0].params == running.params
 
 
 @pytest.mark.slow
 def test_ctrl_c_finishes_the_running_trial_and_exits_0(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
-    study = make_study(db_url, n_trials=50, steps=400)
-    proc = worker(db_url, study, *FAST_HEARTBEATS)
-    running = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    study = make_study(pg_url, n_trials=50, steps=400)
+    proc = worker(pg_url, study, *FAST_HEARTBEATS)
+    running = wait_for(lambda: running_trial_with_params(pg_url, study), 90, "a running trial")
     proc.send_signal(signal.SIGINT)
     out = finish(proc, timeout=60)
     assert proc.returncode == 0, out
-    all_trials = trials(db_url, study)
+    all_trials = trials(pg_url, study)
     assert [t.state for t in all_trials].count(TrialState.RUNNING) == 0, out
     assert {t.number: t for t in all_trials}[running.number].state == TrialState.COMPLETE
     assert len(all_trials) <= running.number + 2  # it stopped asking for new trials
@@ -98,16 +98,16 @@ def test_ctrl_c_finishes_the_running_trial_and_exits_0(
 
 @pytest.mark.slow
 def test_worker_carries_on_when_its_connections_are_terminated(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
     budget = 10
-    study = make_study(db_url, n_trials=budget, steps=20)
-    proc = worker(db_url, study, *FAST_HEARTBEATS)
+    study = make_study(pg_url, n_trials=budget, steps=20)
+    proc = worker(pg_url, study, *FAST_HEARTBEATS)
     wait_for(
-        lambda: sum(t.state == TrialState.COMPLETE for t in trials(db_url, study)) >= 2,
+        lambda: sum(t.state == TrialState.COMPLETE for t in trials(pg_url, study)) >= 2,
         90, "two complete trials",
     )
-    dbname = db_url.rsplit("/", 1)[1]
+    dbname = pg_url.rsplit("/", 1)[1]
     conn = admin()
     terminated = 0
     for _ in range(5):
@@ -123,27 +123,27 @@ def test_worker_carries_on_when_its_connections_are_terminated(
     assert terminated >= 1, "the worker held no connection to terminate"
     out = finish(proc)
     assert proc.returncode == 0, out
-    assert_budget_exact(trials(db_url, study), budget)
+    assert_budget_exact(trials(pg_url, study), budget)
 
 
 @pytest.mark.slow
 def test_frozen_worker_is_failed_as_stale_and_carries_on_without_duplicates(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
     # A node that stops answering (SIGSTOP: a frozen VM, a network partition) and comes back
     # after its trial was failed as stale and queued again must not complete that candidate a
     # second time: its late result is dropped or goes to the retry, never to a new trial.
     budget = 2
-    study = make_study(db_url, n_trials=budget, steps=400)
-    proc = worker(db_url, study, *FAST_HEARTBEATS)
-    frozen = wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    study = make_study(pg_url, n_trials=budget, steps=400)
+    proc = worker(pg_url, study, *FAST_HEARTBEATS)
+    frozen = wait_for(lambda: running_trial_with_params(pg_url, study), 90, "a running trial")
     proc.send_signal(signal.SIGSTOP)
     try:
         time.sleep(5)  # longer than the grace period of 3 s
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = open_storage(
-                db_url, heartbeat_interval=1, grace_period=3,
+                pg_url, heartbeat_interval=1, grace_period=3,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
             )
             optuna.storages.fail_stale_trials(optuna.load_study(study_name=study, storage=storage))
@@ -152,7 +152,7 @@ def test_frozen_worker_is_failed_as_stale_and_carries_on_without_duplicates(
         proc.send_signal(signal.SIGCONT)
     out = finish(proc)
     assert proc.returncode == 0, out
-    all_trials = trials(db_url, study)
+    all_trials = trials(pg_url, study)
     assert_budget_exact(all_trials, budget)
     assert {t.number: t for t in all_trials}[frozen.number].state == TrialState.FAIL
     retry = [t for t in all_trials if t.system_attrs.get("failed_trial") == frozen.number]

@@ -20,44 +20,44 @@ from worker_helpers import (
 
 @pytest.mark.slow
 def test_launch_without_gpus_runs_the_cpu_workers_asked_for(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
     budget = 8
-    study = make_study(db_url, n_trials=budget, steps=10)
+    study = make_study(pg_url, n_trials=budget, steps=10)
     proc = optuna_glo(
-        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", "--no-artifacts",
+        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
         *FAST_HEARTBEATS,
     )
     out = finish(proc, timeout=150)
     assert proc.returncode == 0, out
     assert "No CUDA GPU found on this machine: running 2 CPU worker(s)." in out
     assert "[cpu0]" in out and "[cpu1]" in out, out
-    assert_budget_exact(trials(db_url, study), budget)
+    assert_budget_exact(trials(pg_url, study), budget)
 
 
 @pytest.mark.slow
 def test_launch_ctrl_c_stops_every_worker_cleanly(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
-    study = make_study(db_url, n_trials=100, steps=400)
+    study = make_study(pg_url, n_trials=100, steps=400)
     proc = optuna_glo(
-        "launch", "--study", study, "--storage", db_url, "--cpu-workers", "2", "--no-artifacts",
+        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
         *FAST_HEARTBEATS,
     )
-    wait_for(lambda: running_trial_with_params(db_url, study), 90, "a running trial")
+    wait_for(lambda: running_trial_with_params(pg_url, study), 90, "a running trial")
     proc.send_signal(signal.SIGINT)
     out = finish(proc, timeout=90)
     assert proc.returncode == 0, out
-    states = [t.state for t in trials(db_url, study)]
+    states = [t.state for t in trials(pg_url, study)]
     assert TrialState.RUNNING not in states, out
     assert states.count(TrialState.COMPLETE) < 100
 
 
 def test_launch_refuses_gpus_this_machine_lacks(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
-    study = make_study(db_url, n_trials=2, steps=5)
-    proc = optuna_glo("launch", "--study", study, "--storage", db_url, "--gpus", "0,99")
+    study = make_study(pg_url, n_trials=2, steps=5)
+    proc = optuna_glo("launch", "--study", study, "--storage", pg_url, "--gpus", "0,99")
     out = finish(proc)
     assert proc.returncode == 2, out
     assert "`--gpus` asks for GPU(s)" in out and "99" in out

@@ -6,19 +6,20 @@ import time
 from collections.abc import Callable
 
 import pytest
-from worker_helpers import admin, assert_budget_exact, finish, trials, worker
+from _pg import admin_connection as admin
+from worker_helpers import assert_budget_exact, finish, trials, worker
 
 
 @pytest.mark.slow
 def test_workers_complete_exactly_the_budget(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
     # Three workers racing for slots of very short trials: without the budget lock, two of them
     # regularly count the same free slot and the study overshoots.
     budget = 9
-    study = make_study(db_url, n_trials=budget, steps=2)
-    procs = [worker(db_url, study) for _ in range(3)]
-    dbname = db_url.rsplit("/", 1)[1]
+    study = make_study(pg_url, n_trials=budget, steps=2)
+    procs = [worker(pg_url, study) for _ in range(3)]
+    dbname = pg_url.rsplit("/", 1)[1]
     peak: dict[str, int] = {}
     conn = admin()
     while any(p.poll() is None for p in procs):
@@ -35,7 +36,7 @@ def test_workers_complete_exactly_the_budget(
     conn.close()
     outputs = [finish(p) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
-    all_trials = trials(db_url, study)
+    all_trials = trials(pg_url, study)
     assert_budget_exact(all_trials, budget)
     assert len(all_trials) == budget, "no trial failed, so none should have been replaced"
     ran = sorted(int(out.split("ran ")[1].split(" trial")[0]) for out in outputs)
@@ -46,14 +47,14 @@ def test_workers_complete_exactly_the_budget(
 
 @pytest.mark.slow
 def test_workers_on_sqlite_complete_exactly_the_budget(
-    sqlite_file_url: str, make_study: Callable[..., str]
+    sqlite_url: str, make_study: Callable[..., str]
 ) -> None:
     # One machine, one SQLite file: the budget lock is an flock next to the database.
     budget = 6
-    study = make_study(sqlite_file_url, n_trials=budget, steps=2)
-    procs = [worker(sqlite_file_url, study) for _ in range(3)]
+    study = make_study(sqlite_url, n_trials=budget, steps=2)
+    procs = [worker(sqlite_url, study) for _ in range(3)]
     outputs = [finish(p) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
-    all_trials = trials(sqlite_file_url, study)
+    all_trials = trials(sqlite_url, study)
     assert_budget_exact(all_trials, budget)
     assert len(all_trials) == budget

@@ -53,10 +53,10 @@ def test_unreachable_server_error_hides_the_password() -> None:
 
 @pytest.mark.slow
 def test_password_never_printed_by_create_study_and_worker(
-    db_url: str, make_study: Callable[..., str]
+    pg_url: str, make_study: Callable[..., str]
 ) -> None:
     # The test server trusts local connections, so any password is accepted.
-    url = db_url.replace("postgres@", f"postgres:{PASSWORD}@")
+    url = pg_url.replace("postgres@", f"postgres:{PASSWORD}@")
     assert PASSWORD in url
     study = make_study(url, n_trials=2, steps=5)
     proc = worker(url, study, "--heartbeat-interval", "1", "--grace-period", "3")

@@ -6,20 +6,15 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
-import psycopg2
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import make_url
 
 from optuna_glo.storage import open_storage
-
-#: The PostgreSQL server the tests use (CI runs one on 127.0.0.1:5432 with trust auth).
-ADMIN_DSN = os.environ.get("OPTUNA_GLO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,33 +35,6 @@ population_size = 4
 [training]
 steps = {steps}
 """
-
-
-def admin() -> psycopg2.extensions.connection:
-    conn = psycopg2.connect(ADMIN_DSN)
-    conn.autocommit = True
-    return conn
-
-
-@pytest.fixture
-def db_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database (``CREATE DATABASE`` with a unique name), dropped after."""
-    name = f"optuna_glo_workers_{uuid.uuid4().hex[:10]}"
-    conn = admin()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-
-
-@pytest.fixture
-def sqlite_file_url(tmp_path: Path) -> str:
-    """A new SQLite file's URL."""
-    return f"sqlite:///{tmp_path / 'study.db'}"
 
 
 def optuna_glo(*args: str, **kwargs: object) -> subprocess.Popen[str]:
