@@ -50,7 +50,36 @@ def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:
     trial.set_user_attr("train_seconds", round(result.seconds, 3))
 
 
-class LossSearchObjective:
+class _TaskObjective:
+    """What every objective here shares: a task, a device, and the task's data loaded there once.
+
+    Args:
+        task: The task to train.
+        device: Training device.
+        data_dir: Where data sets are read.
+        download: Whether a missing data set may be downloaded.
+    """
+
+    def __init__(
+        self, task: Task, *, device: str | None, data_dir: str | None, download: bool
+    ) -> None:
+        self.task = task
+        self.device = resolve_device(device)
+        self.data_dir = data_dir
+        self.download = download
+        self._data: Splits | None = None
+
+    @property
+    def data(self) -> Splits:
+        """The task's data on the training device (loaded and moved once)."""
+        if self._data is None:
+            self._data = load_dataset(self.task.dataset, self.data_dir, self.download).to(
+                self.device
+            )
+        return self._data
+
+
+class LossSearchObjective(_TaskObjective):
     """Optuna objective of a loss search on one task.
 
     Args:
@@ -78,25 +107,12 @@ class LossSearchObjective:
         data_dir: str | None = None,
         download: bool = False,
     ) -> None:
-        self.task = task
+        super().__init__(task, device=device, data_dir=data_dir, download=download)
         self.suggest_loss = suggest_loss
         self.steps = steps if steps is not None else task.recipe.partial_steps
         self.seed = seed
         self.common_random_numbers = common_random_numbers
         self.abort_rule = abort_rule
-        self.device = resolve_device(device)
-        self.data_dir = data_dir
-        self.download = download
-        self._data: Splits | None = None
-
-    @property
-    def data(self) -> Splits:
-        """The task's data on the training device (loaded once)."""
-        if self._data is None:
-            self._data = load_dataset(self.task.dataset, self.data_dir, self.download).to(
-                self.device
-            )
-        return self._data
 
     def candidate(self, trial: optuna.trial.Trial) -> nn.Module | float:
         """The trial's loss to train, or its value when it needs no training.
@@ -129,7 +145,7 @@ class LossSearchObjective:
         return result.value
 
 
-class FixedLossObjective:
+class FixedLossObjective(_TaskObjective):
     """Objective of a comparison of fixed losses: each trial trains one (loss, steps, repeat).
 
     The grid of candidates is the trial's parameters ``loss``, ``steps`` and ``repeat`` (a
@@ -161,15 +177,12 @@ class FixedLossObjective:
         data_dir: str | None = None,
         download: bool = False,
     ) -> None:
-        self.task = task
+        super().__init__(task, device=device, data_dir=data_dir, download=download)
         self.losses = losses
         self.steps = steps
         self.repeats = repeats
         self.seed = seed
         self.split = split
-        self.device = resolve_device(device)
-        self.data_dir = data_dir
-        self.download = download
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
         name = trial.suggest_categorical("loss", list(self.losses))
@@ -177,10 +190,9 @@ class FixedLossObjective:
         repeat = trial.suggest_categorical("repeat", list(range(self.repeats)))
         loss = self.losses[str(name)]()
         trial.set_user_attr("loss_formula", getattr(loss, "formula", lambda: str(name))())
-        data = load_dataset(self.task.dataset, self.data_dir, self.download)
         result = train(
             self.task, loss, steps=int(steps), seed=self.seed + int(repeat), device=self.device,
-            data=data, evaluate_test=True,
+            data=self.data, evaluate_test=True,
         )
         record_result(trial, result)
         trial.set_user_attr("test_accuracy", result.test_accuracy)
