@@ -18,10 +18,10 @@ from pathlib import Path
 
 import optuna
 
-from optuna_glo.evaluation import LossShapeArtifacts
-from optuna_glo.spec import load_spec
-from optuna_glo.study import create_study
-from optuna_glo.worker import run_worker
+from optuna_glo.reports.dashboard import LossShapeArtifacts
+from optuna_glo.runtime.spec import load_spec
+from optuna_glo.runtime.study import create_study
+from optuna_glo.runtime.worker import run_worker
 
 SPEC = Path(__file__).resolve().parents[1] / "studies" / "quickstart.toml"
 

@@ -3,9 +3,9 @@
 The objective costs nothing (it returns 0.0 and suggests no parameter), so what is timed is the
 orchestration alone. For each storage and each number of concurrent worker processes W:
 
-- ``optuna-glo``: W processes run :func:`optuna_glo.worker.run_worker` (budget lock, stale-trial
-  check and budget count before every ask, first heartbeat, tell; a heartbeat thread) on one
-  study with a budget of ``--trials`` trials;
+- ``optuna-glo``: W processes run :func:`optuna_glo.runtime.worker.run_worker` (budget lock,
+  stale-trial check and budget count before every ask, first heartbeat, tell; a heartbeat
+  thread) on one study with a budget of ``--trials`` trials;
 - ``optimize``: W processes run Optuna's plain ``study.optimize`` with ``RandomSampler`` (no
   heartbeats, no budget: each runs its share of the trials) on the same kind of storage.
 
@@ -55,7 +55,7 @@ def _zero(trial: Any) -> float:
 def _glo_child(url: str, barrier: Any, out: Any) -> None:
     import optuna
 
-    from optuna_glo.worker import run_worker
+    from optuna_glo.runtime.worker import run_worker
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     ends: list[float] = []
@@ -70,7 +70,7 @@ def _glo_child(url: str, barrier: Any, out: Any) -> None:
 def _optimize_child(url: str, n_trials: int, barrier: Any, out: Any) -> None:
     import optuna
 
-    from optuna_glo.storage import open_storage
+    from optuna_glo.runtime.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     ends: list[float] = []
@@ -109,9 +109,9 @@ def _database(kind: str, pg_admin: str) -> Iterator[str]:
 def _run(kind: str, mode: str, workers: int, n_trials: int, pg_admin: str) -> dict[str, Any]:
     import optuna
 
-    from optuna_glo.spec import StudySpec
-    from optuna_glo.storage import open_storage
-    from optuna_glo.study import create_study
+    from optuna_glo.runtime.spec import StudySpec
+    from optuna_glo.runtime.storage import open_storage
+    from optuna_glo.runtime.study import create_study
 
     ctx = mp.get_context("spawn")
     with _database(kind, pg_admin) as url:

@@ -10,19 +10,30 @@ arXiv 2002.00059). Put a loss search into your own objective::
         ...
 """
 
-from optuna_glo._suggest import suggest_taylor_loss, taylor_param_names
-from optuna_glo._suggest_tree import (
+from optuna_glo.samplers import (
+    GeneticProgrammingSampler,
+    GLOSampler,
+    TaylorGLOSampler,
+    coefficient_sampler,
+    taylorglo_sampler,
+)
+from optuna_glo.suggest import (
+    load_loss,
     suggest_glo_loss,
     suggest_loss_tree,
+    suggest_taylor_loss,
     suggest_tree_coefficients,
+    taylor_param_names,
 )
-from optuna_glo.evaluation._load import load_loss
-from optuna_glo.samplers import taylorglo_sampler
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GLOSampler",
+    "GeneticProgrammingSampler",
+    "TaylorGLOSampler",
     "__version__",
+    "coefficient_sampler",
     "load_loss",
     "suggest_glo_loss",
     "suggest_loss_tree",

@@ -8,8 +8,8 @@ import optuna
 from optuna.distributions import FloatDistribution
 
 from optuna_glo.losses import TaylorGLOLoss
-from optuna_glo.spec import StudySpec
-from optuna_glo.study import create_study
+from optuna_glo.runtime.spec import StudySpec
+from optuna_glo.runtime.study import create_study
 
 #: A TaylorGLO theta that trains the digits MLP well (TaylorGLO appendix C's MNIST loss).
 GOOD_THETA = (11.9039, -4.0240, 6.9796, 8.5834, -1.6677, 11.6064, 12.6684, -3.4674)

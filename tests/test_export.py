@@ -15,10 +15,10 @@ from _evaluation_studies import GOOD_THETA, add_taylor_trial, study_with_generat
 
 import optuna_glo
 from optuna_glo.cli import main
-from optuna_glo.export import export_loss, export_study
 from optuna_glo.losses import BaikalCMA, TaylorGLOLoss
 from optuna_glo.losses.trees import TreeLoss, parse
 from optuna_glo.objectives import get_task, train
+from optuna_glo.reports.export import export_loss, export_study
 
 TREES = [
     "log(y) - x / y",

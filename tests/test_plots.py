@@ -10,7 +10,8 @@ import pytest
 from _evaluation_studies import GOOD_THETA, is_png, study_with_generations
 
 from optuna_glo.cli import main
-from optuna_glo.evaluation import (
+from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
+from optuna_glo.reports.evaluation import (
     BASELINE,
     TUNED_BASELINE,
     EvaluationReport,
@@ -18,15 +19,13 @@ from optuna_glo.evaluation import (
     Row,
     markdown_table,
 )
-from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
-from optuna_glo.plots import (
-    binary_curve,
+from optuna_glo.reports.plots import (
     generations,
-    loss_shape_png,
     plot_binary_view,
     plot_study,
     trial_generation,
 )
+from optuna_glo.reports.shapes import binary_curve, loss_shape_png
 
 
 def _report() -> EvaluationReport:

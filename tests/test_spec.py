@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from optuna_glo.spec import METHOD_SETTINGS, SpecError, StudySpec, load_spec, spec_from_json
-from optuna_glo.study import validate_spec
+from optuna_glo.runtime.spec import METHOD_SETTINGS, SpecError, StudySpec, load_spec, spec_from_json
+from optuna_glo.runtime.study import validate_spec
 
 STUDIES = sorted((Path(__file__).parents[1] / "studies").glob("*.toml"))
 

@@ -1,19 +1,18 @@
-"""``evaluate``, ``plot`` and ``export``; and the workers' loss-shape artifacts and study note."""
+"""``evaluate``, ``plot`` and ``export``."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from optuna_glo.cli._arguments import add_study_arguments, add_training_arguments
 
 #: Default output directory of ``evaluate`` (a subdirectory per study).
 DEFAULT_EVALUATION_DIR = "optuna-glo-evaluation"
 
 
 def add_parser(subparsers: Any) -> None:
-    from optuna_glo.cli._study_commands import add_study_arguments, add_training_arguments
-
     p = subparsers.add_parser(
         "evaluate", help="train the best loss and baselines to full length, with statistics",
         description="Train each loss --repeats times with different seeds on the study's task "
@@ -89,40 +88,6 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=export_command)
 
 
-# ----------------------------------------------------------------------------------- artifacts
-
-
-def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
-    """``--no-artifacts`` and ``--artifact-dir`` for commands that run workers."""
-    p.add_argument(
-        "--no-artifacts", action="store_true",
-        help="do not attach a loss-shape PNG to each trial nor keep the study's dashboard note",
-    )
-    p.add_argument(
-        "--artifact-dir", default=None, metavar="DIR",
-        help="where trial artifacts are stored (default: beside a SQLite file, study.db -> "
-        "study-artifacts/; else ./optuna-glo-artifacts). Workers on many machines need a shared "
-        "directory. Show them with: optuna-dashboard URL --artifact-dir DIR",
-    )
-
-
-def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
-    """``run_worker`` keyword arguments that attach loss-shape PNGs and keep the study note."""
-    if getattr(args, "no_artifacts", True):
-        return {}
-    from tqdm.auto import tqdm
-
-    from optuna_glo.evaluation import LossShapeArtifacts, default_artifact_dir
-
-    directory = args.artifact_dir or default_artifact_dir(args.storage)
-
-    def announce(line: str) -> None:
-        tqdm.write(f"{line} (off: --no-artifacts)", file=sys.stderr)
-
-    hooks = LossShapeArtifacts(directory, announce=announce)
-    return {"before_tell": [hooks.before_tell], "callbacks": [hooks.after_tell]}
-
-
 # ------------------------------------------------------------------------------------ commands
 
 
@@ -137,18 +102,17 @@ def _floats(text: str, flag: str) -> list[float]:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from optuna_glo.evaluation import (
+    from optuna_glo.reports.dashboard import evaluation_attr, update_study_note
+    from optuna_glo.reports.evaluation import (
         BASELINE,
         Candidate,
         evaluate_losses,
-        evaluation_attr,
         markdown_table,
-        resolve_loss,
-        update_study_note,
         write_tables,
     )
-    from optuna_glo.methods import make_objective
-    from optuna_glo.study import load_study
+    from optuna_glo.runtime.methods import make_objective
+    from optuna_glo.runtime.study import load_study
+    from optuna_glo.suggest import resolve_loss
 
     for flag, value in (("--repeats", args.repeats), ("--tune-repeats", args.tune_repeats)):
         if value < 1:
@@ -204,8 +168,8 @@ def plot_command(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from optuna_glo.plots import plot_study
-    from optuna_glo.study import load_study
+    from optuna_glo.reports.plots import plot_study
+    from optuna_glo.runtime.study import load_study
 
     study, spec = load_study(args.study, args.storage, with_sampler=False)
     for path in plot_study(study, args.out, population_size=spec.population_size):
@@ -214,8 +178,8 @@ def plot_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from optuna_glo.export import export_study
-    from optuna_glo.study import load_study
+    from optuna_glo.reports.export import export_study
+    from optuna_glo.runtime.study import load_study
 
     study, _ = load_study(args.study, args.storage, with_sampler=False)
     path = export_study(study, args.out, trial_number=args.trial)

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import IO, Any
 
+from optuna_glo.cli._arguments import add_artifact_arguments, add_study_arguments
 from optuna_glo.cli._worker_options import add_worker_options, worker_flags
 
 
 def add_parser(subparsers: Any) -> None:
-    from optuna_glo.cli._evaluate_commands import add_artifact_arguments
-    from optuna_glo.cli._study_commands import add_study_arguments
-
     p = subparsers.add_parser(
         "launch", help="start one worker per GPU of this machine on a study",
         description="Start `optuna-glo worker` processes on this machine: one per GPU (pinned "
@@ -112,8 +110,8 @@ def _forward_output(child: _Child, lock: threading.Lock) -> None:
 def launch_command(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from optuna_glo.storage import redact
-    from optuna_glo.study import load_study
+    from optuna_glo.runtime.storage import redact
+    from optuna_glo.runtime.study import load_study
 
     if args.workers_per_gpu < 1:
         raise ValueError(f"`--workers-per-gpu` must be >= 1, got {args.workers_per_gpu}.")

@@ -40,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from optuna_glo.objectives import DataUnavailableError
-    from optuna_glo.spec import SpecError
-    from optuna_glo.storage import StorageError
-    from optuna_glo.study import StudyError
+    from optuna_glo.runtime.spec import SpecError
+    from optuna_glo.runtime.storage import StorageError
+    from optuna_glo.runtime.study import StudyError
 
     return (SpecError, StorageError, StudyError, DataUnavailableError, ValueError)
 

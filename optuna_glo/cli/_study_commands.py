@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from optuna_glo.cli._evaluate_commands import add_artifact_arguments, artifact_hooks
+from optuna_glo.cli._arguments import (
+    add_artifact_arguments,
+    add_storage_argument,
+    add_study_arguments,
+    add_training_arguments,
+    artifact_hooks,
+)
 from optuna_glo.cli._worker_options import add_worker_options, worker_options
-from optuna_glo.storage import DEFAULT_STORAGE
+from optuna_glo.runtime.storage import DEFAULT_STORAGE
 
 
 def add_parser(subparsers: Any) -> None:
@@ -53,39 +59,10 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=best_command)
 
 
-def add_storage_argument(p: argparse.ArgumentParser, default: str | None = None) -> None:
-    p.add_argument(
-        "--storage", default=default, required=default is None, metavar="URL",
-        help="Optuna storage URL: sqlite:///FILE.db or postgresql://USER:PASSWORD@HOST/DB"
-        + (f" (default: {default})" if default else ""),
-    )
-
-
-def add_study_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--study", required=True, metavar="NAME", help="study name")
-    add_storage_argument(p)
-
-
-def add_training_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--device", default="auto",
-        help="training device: cpu, cuda, cuda:K or auto (CUDA if present; default)",
-    )
-    p.add_argument(
-        "--data-dir", default=None,
-        help="where data sets are read (default: $OPTUNA_GLO_DATA_DIR or ~/.cache/optuna-glo)",
-    )
-    p.add_argument(
-        "--download", action="store_true",
-        help="allow downloading a missing data set (needs internet access)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
 def create_study_command(args: argparse.Namespace) -> int:
-    from optuna_glo.spec import load_spec
-    from optuna_glo.storage import redact
-    from optuna_glo.study import create_study
+    from optuna_glo.runtime.spec import load_spec
+    from optuna_glo.runtime.storage import redact
+    from optuna_glo.runtime.study import create_study
 
     spec = load_spec(args.spec)
     create_study(spec, args.storage)
@@ -98,7 +75,7 @@ def create_study_command(args: argparse.Namespace) -> int:
 
 
 def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> None:
-    from optuna_glo.worker import run_worker
+    from optuna_glo.runtime.worker import run_worker
 
     summary = run_worker(
         study_name, args.storage, n_trials=n_trials, device=args.device,
@@ -121,8 +98,9 @@ def worker_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from optuna_glo.spec import load_spec
-    from optuna_glo.study import BASELINE_ATTR, create_study, load_study, measure_baseline
+    from optuna_glo.keys import BASELINE_ATTR
+    from optuna_glo.runtime.spec import load_spec
+    from optuna_glo.runtime.study import create_study, load_study, measure_baseline
 
     spec = load_spec(args.spec)
     create_study(spec, args.storage)
@@ -135,8 +113,8 @@ def run_command(args: argparse.Namespace) -> int:
         study.set_user_attr(BASELINE_ATTR, baseline)
     print()
     print(describe_best(spec.name, args.storage))
-    from optuna_glo.evaluation import default_artifact_dir
-    from optuna_glo.storage import redact
+    from optuna_glo.reports.dashboard import default_artifact_dir
+    from optuna_glo.runtime.storage import redact
 
     url = redact(args.storage)  # never print a password
     dashboard = f"optuna-dashboard {url}"
@@ -153,7 +131,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
     """The best trial's loss and value, next to the stored cross-entropy baseline."""
     from optuna.trial import TrialState
 
-    from optuna_glo.study import BASELINE_ATTR, load_study
+    from optuna_glo.keys import BASELINE_ATTR, FORMULA_ATTR
+    from optuna_glo.runtime.study import load_study
 
     study, spec = load_study(study_name, storage_url, with_sampler=False)
     trials = study.get_trials(deepcopy=False)
@@ -169,7 +148,7 @@ def describe_best(study_name: str, storage_url: str) -> str:
         return "\n".join([*lines, *_summarize_comparison(complete)])
     best = study.best_trial
     assert best.value is not None
-    formula = best.user_attrs.get("loss_formula", "(no formula recorded)")
+    formula = best.user_attrs.get(FORMULA_ATTR, "(no formula recorded)")
     lines.append(f"Best loss: trial {best.number}, validation accuracy {best.value:.4f}")
     lines.append(f"  {formula}")
     baseline = study.user_attrs.get(BASELINE_ATTR)

@@ -1,7 +1,7 @@
 """Flags shared by ``worker`` and ``launch``: heartbeats, retries, connections, batch mode.
 
-Defaults live in :func:`optuna_glo.worker.run_worker` (not imported here: ``--help`` stays fast);
-a flag left out is not passed on.
+Defaults live in :func:`optuna_glo.runtime.worker.run_worker` (not imported here: ``--help``
+stays fast); a flag left out is not passed on.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from optuna_glo.keys import FORMULA_ATTR
 from optuna_glo.objectives._data import Splits, load_dataset
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import (
@@ -189,7 +190,7 @@ class FixedLossObjective(_TaskObjective):
         steps = trial.suggest_categorical("steps", list(self.steps))
         repeat = trial.suggest_categorical("repeat", list(range(self.repeats)))
         loss = self.losses[str(name)]()
-        trial.set_user_attr("loss_formula", getattr(loss, "formula", lambda: str(name))())
+        trial.set_user_attr(FORMULA_ATTR, getattr(loss, "formula", lambda: str(name))())
         result = train(
             self.task, loss, steps=int(steps), seed=self.seed + int(repeat), device=self.device,
             data=self.data, evaluate_test=True,

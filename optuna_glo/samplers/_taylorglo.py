@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from optuna_glo._suggest import THETA_BOUNDS, THETA_PREFIX, taylor_param_names
+from optuna_glo.keys import THETA_BOUNDS, THETA_PREFIX
+from optuna_glo.losses import n_taylor_params
 from optuna_glo.samplers._fixed_cmaes import FixedSpaceCmaEsSampler, build_fixed_space_cmaes
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
+
+
+def taylor_param_names(order: int = 3, prefix: str = THETA_PREFIX) -> list[str]:
+    """The Optuna parameter names of an order-``order`` TaylorGLO loss, in eq. 5's order."""
+    return [f"{prefix}{i}" for i in range(n_taylor_params(order))]
 
 
 class TaylorGLOSampler(FixedSpaceCmaEsSampler):

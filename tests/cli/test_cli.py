@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_glo.cli import main
-from optuna_glo.spec import SPEC_ATTR
+from optuna_glo.keys import SPEC_ATTR
 
 TINY = """
 [study]

@@ -13,8 +13,8 @@ from optuna.trial import TrialState
 from optuna_dashboard import get_note
 
 from optuna_glo.cli import main
-from optuna_glo.evaluation import default_artifact_dir, readable_math, study_note
-from optuna_glo.study import create_study
+from optuna_glo.reports.dashboard import default_artifact_dir, readable_math, study_note
+from optuna_glo.runtime.study import create_study
 
 
 def _work(url: str, *extra: str) -> optuna.Study:

@@ -11,7 +11,9 @@ from _evaluation_studies import GOOD_THETA, add_taylor_trial, tiny_spec
 from optuna_dashboard import get_note
 
 from optuna_glo.cli import main
-from optuna_glo.evaluation import (
+from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
+from optuna_glo.objectives import get_task
+from optuna_glo.reports.evaluation import (
     BASELINE,
     EVAL_SEED_BASE,
     TUNED_BASELINE,
@@ -20,11 +22,9 @@ from optuna_glo.evaluation import (
     evaluate_losses,
     lr_grid,
     markdown_table,
-    resolve_loss,
 )
-from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
-from optuna_glo.objectives import get_task
-from optuna_glo.study import create_study
+from optuna_glo.runtime.study import create_study
+from optuna_glo.suggest import resolve_loss
 
 TASK = get_task("digits-mlp")
 

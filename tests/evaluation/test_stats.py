@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from optuna_glo.evaluation import format_p, summarize, welch_greater
+from optuna_glo.reports.evaluation import format_p, summarize, welch_greater
 
 
 def test_mean_and_sample_standard_deviation() -> None:

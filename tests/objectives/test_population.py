@@ -419,9 +419,9 @@ def test_evaluate_trials_gives_what_the_objective_gives_one_at_a_time(
 ) -> None:
     import optuna
 
-    from optuna_glo._suggest import suggest_taylor_loss
     from optuna_glo.objectives import LossSearchObjective
     from optuna_glo.samplers import taylorglo_sampler
+    from optuna_glo.suggest._taylor import suggest_taylor_loss
 
     objective = LossSearchObjective(
         mlp_task, lambda trial: suggest_taylor_loss(trial, 3, low=-20.0, high=20.0), steps=20,
@@ -464,8 +464,8 @@ def test_taylorglo_sampler_samples_the_same_whether_asked_in_batches_or_one_by_o
     """
     import optuna
 
-    from optuna_glo._suggest import suggest_taylor_loss
     from optuna_glo.samplers import taylorglo_sampler
+    from optuna_glo.suggest._taylor import suggest_taylor_loss
 
     def search(batch: int) -> list[dict[str, float]]:
         study = optuna.create_study(
@@ -512,7 +512,7 @@ def test_batched_worker_runs_the_same_search_as_the_one_by_one_worker(
     import optuna
 
     from optuna_glo.cli import main
-    from optuna_glo.worker import run_worker
+    from optuna_glo.runtime.worker import run_worker
 
     monkeypatch.setenv("OPTUNA_GLO_DATA_DIR", str(tmp_path))  # the autotune file goes here
     monkeypatch.setattr(population, "measure_paths", lambda *a, **kw: PathTiming(1.0, 2.0))

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import optuna_glo
+from optuna_glo.keys import COEFFICIENT_BOUNDS
 from optuna_glo.losses import BAIKAL_CMA_COEFFICIENTS, BaikalCMA
 from optuna_glo.losses.trees import TreeLoss, parse
 from optuna_glo.samplers import coefficient_sampler
-from optuna_glo.samplers.gp import COEFFICIENT_BOUNDS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

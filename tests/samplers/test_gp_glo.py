@@ -10,12 +10,12 @@ import pytest
 from optuna.trial import TrialState
 
 import optuna_glo
+from optuna_glo.keys import COEFFICIENT_TREE_KEY, TREE_KEY
 from optuna_glo.losses.trees import free_coefficient_paths, parse, size
-from optuna_glo.methods import make_objective, make_sampler
+from optuna_glo.runtime.methods import make_objective, make_sampler
+from optuna_glo.runtime.spec import GLOSettings, SpecError, StudySettings, StudySpec, load_spec
+from optuna_glo.runtime.study import validate_spec
 from optuna_glo.samplers import GeneticProgrammingSampler, GLOSampler
-from optuna_glo.samplers.gp import COEFFICIENT_TREE_KEY, TREE_KEY
-from optuna_glo.spec import GLOSettings, SpecError, StudySettings, StudySpec, load_spec
-from optuna_glo.study import validate_spec
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 STUDIES = Path(__file__).resolve().parents[2] / "studies"

@@ -9,7 +9,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from optuna_glo.samplers.gp import CANONICAL_KEY, SLOT_KEY, TREE_KEY
+from optuna_glo.keys import CANONICAL_KEY, TREE_KEY
+from optuna_glo.samplers.gp._attrs import SLOT_KEY
 
 pytestmark = pytest.mark.postgres
 

@@ -11,18 +11,11 @@ import pytest
 from optuna.trial import TrialState
 
 import optuna_glo
+from optuna_glo.keys import CACHED_FROM_ATTR, CANONICAL_KEY, FORMULA_ATTR, TREE_ATTR, TREE_KEY
 from optuna_glo.losses.trees import fitness_key, parse, size
 from optuna_glo.samplers import GeneticProgrammingSampler
-from optuna_glo.samplers.gp import (
-    CACHED_FROM_ATTR,
-    CANONICAL_KEY,
-    FORMULA_ATTR,
-    ORIGIN_KEY,
-    SLOT_KEY,
-    TREE_ATTR,
-    TREE_KEY,
-    trial_system_attrs,
-)
+from optuna_glo.samplers.gp import trial_system_attrs
+from optuna_glo.samplers.gp._attrs import ORIGIN_KEY, SLOT_KEY
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 GEN_KEY = "GeneticProgrammingSampler:generation"

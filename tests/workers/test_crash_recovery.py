@@ -22,7 +22,7 @@ from worker_helpers import (
     worker,
 )
 
-from optuna_glo.storage import open_storage
+from optuna_glo.runtime.storage import open_storage
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from worker_helpers import finish, optuna_glo, worker
 
-from optuna_glo.storage import (
+from optuna_glo.runtime.storage import (
     DEFAULT_POOL_SIZE,
     StorageError,
     engine_kwargs_for,

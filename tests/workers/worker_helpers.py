@@ -14,7 +14,7 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import make_url
 
-from optuna_glo.storage import open_storage
+from optuna_glo.runtime.storage import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
 

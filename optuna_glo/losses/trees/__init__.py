@@ -24,7 +24,7 @@ from optuna_glo.losses.trees._compile import (
     safe_sqrt,
     untrainable_reason,
 )
-from optuna_glo.losses.trees._grammar import MAX_TEXT_LENGTH, TreeSyntaxError, format_tree, parse
+from optuna_glo.losses.trees._grammar import MAX_TEXT_LENGTH, TreeSyntaxError, parse
 from optuna_glo.losses.trees._nodes import (
     ARITY,
     BINARY_OPS,
@@ -36,6 +36,7 @@ from optuna_glo.losses.trees._nodes import (
     Path,
     const,
     depth,
+    format_tree,
     has_variable,
     iter_paths,
     iter_postorder,

@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from optuna_glo.losses._base import EPS
-from optuna_glo.losses.trees._grammar import format_tree
-from optuna_glo.losses.trees._nodes import CONST, Node, const, with_coefficient
+from optuna_glo.losses.trees._nodes import CONST, Node, const, format_tree, with_coefficient
 
 #: Largest expansion of a product of sums; a bigger product is kept as a product of sums.
 MAX_EXPANDED_TERMS = 32

@@ -19,8 +19,8 @@ from optuna_glo.losses.trees._canonical import (
     prediction_dependence,
     split_inert_terms,
 )
-from optuna_glo.losses.trees._grammar import format_tree, parse
-from optuna_glo.losses.trees._nodes import CONST, Node, has_variable
+from optuna_glo.losses.trees._grammar import parse
+from optuna_glo.losses.trees._nodes import CONST, Node, format_tree, has_variable
 
 
 def safe_sqrt(a: torch.Tensor) -> torch.Tensor:

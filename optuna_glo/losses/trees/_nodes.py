@@ -81,8 +81,6 @@ class Node:
             )
 
     def __str__(self) -> str:
-        from optuna_glo.losses.trees._grammar import format_tree
-
         return format_tree(self)
 
     @property
@@ -173,3 +171,65 @@ def with_coefficient(node: Node, coefficient: float) -> Node:
 def reset_coefficients(tree: Node) -> Node:
     """``tree`` with every coefficient 1 (the discovery-phase form of a tuned tree)."""
     return Node(tree.op, tuple(reset_coefficients(c) for c in tree.children), tree.value, 1.0)
+
+
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_PREFIX_LEVEL = 3  # `{c}a` and `a^2`
+_NEGATIVE_LEVEL = 2.5  # `-1`: fine as an operand of + - * /, parenthesized after `{c}` and `^2`
+_ATOM_LEVEL = 4  # x, y, 1, log(...), sqrt(...), (...)
+
+
+# ----------------------------------------------------------------------------------- formatting
+
+
+def _level(node: Node) -> float:
+    """How tightly the written form of ``node`` binds (higher binds tighter)."""
+    if node.coefficient != 1.0:
+        return _PREFIX_LEVEL
+    if node.op in PRECEDENCE:
+        return PRECEDENCE[node.op]
+    if node.op == "sq":
+        return _PREFIX_LEVEL
+    if node.op == CONST and node.value < 0:
+        return _NEGATIVE_LEVEL
+    return _ATOM_LEVEL
+
+
+def _wrap(node: Node, min_level: float) -> str:
+    text = format_tree(node)
+    return text if _level(node) >= min_level else f"({text})"
+
+
+def _format_body(node: Node) -> str:
+    """``node`` written without its own coefficient."""
+    op = node.op
+    if op == CONST:
+        return str(node.value)
+    if op in ("x", "y"):
+        return op
+    if op in ("log", "sqrt"):
+        return f"{op}({format_tree(node.children[0])})"
+    if op == "sq":
+        return f"{_wrap(node.children[0], _ATOM_LEVEL)}^2"
+    prec = PRECEDENCE[op]
+    left, right = node.children
+    # Left-associative: the left operand may share the precedence, the right one may not.
+    return f"{_wrap(left, prec)} {op} {_wrap(right, prec + 0.5)}"
+
+
+def format_tree(tree: Node) -> str:
+    """The text form of ``tree`` (what ``str(tree)`` returns); :func:`parse` reads it back."""
+    body = _format_body(tree)
+    if tree.coefficient == 1.0:
+        return body
+    bare = Node(tree.op, tree.children, tree.value)
+    if _level(bare) < _PREFIX_LEVEL:
+        body = f"({body})"
+    return f"{{{_format_number(tree.coefficient)}}}{body}"
+
+
+def _format_number(value: float) -> str:
+    """The shortest text that reads back as exactly ``value`` (``2`` for 2.0, ``0.1``)."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)

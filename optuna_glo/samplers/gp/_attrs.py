@@ -12,26 +12,25 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
+from optuna_glo.keys import (  # noqa: F401  (keys the GP sampler shares with other layers)
+    CACHED_FROM_ATTR,
+    CACHED_FROM_KEY,
+    CANONICAL_KEY,
+    FORMULA_ATTR,
+    ORIGIN_ATTR,
+    TREE_ATTR,
+    TREE_KEY,
+    UNTRAINABLE_ATTR,
+)
+
 _PREFIX = "GeneticProgrammingSampler:"
-#: Trial system attr: the tree's text form (``str(tree)``), read back with ``parse``.
-TREE_KEY = _PREFIX + "tree"
-#: Trial system attr: the fitness-cache key of the tree (``losses.trees.fitness_key``).
-CANONICAL_KEY = _PREFIX + "canonical"
 #: Trial system attr: the trial's slot in its generation (elites first, then child pairs).
 SLOT_KEY = _PREFIX + "slot"
 #: Trial system attr: how the tree was made ("random", "elite", "crossover", "copy").
 ORIGIN_KEY = _PREFIX + "origin"
-#: Trial system attr: the number of the trial whose value a cache hit reused.
-CACHED_FROM_KEY = _PREFIX + "cached_from"
 #: Study system attr: the seed shared by all workers when the sampler was given ``seed=None``.
 SEED_KEY = _PREFIX + "seed"
 
-#: User attrs, shown by optuna-dashboard on each trial.
-FORMULA_ATTR = "loss_formula"
-TREE_ATTR = "loss_tree"
-ORIGIN_ATTR = "loss_origin"
-CACHED_FROM_ATTR = "loss_cached_from"
-UNTRAINABLE_ATTR = "loss_untrainable"
 
 
 def stored_system_attrs(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:

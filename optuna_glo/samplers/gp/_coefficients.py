@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from optuna_glo.keys import COEFFICIENT_BOUNDS, COEFFICIENT_PREFIX
 from optuna_glo.losses.trees import Node, free_coefficient_paths, parse
 from optuna_glo.samplers._fixed_cmaes import FixedSpaceCmaEsSampler, build_fixed_space_cmaes
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
 
-#: Bounds of every free coefficient. Merged coefficients reach past +/-4 (BaikalCMA's
-#: ``c0 * c3 * c4`` is -4.17), so the bounds leave room around the start at 1.
-COEFFICIENT_BOUNDS = (-10.0, 10.0)
-
-#: Prefix of the coefficient-phase parameter names: ``glo_c0``, ``glo_c1``, ...
-COEFFICIENT_PREFIX = "glo_c"
 
 
 def coefficient_param_names(tree: Node | str, prefix: str = COEFFICIENT_PREFIX) -> list[str]:

@@ -15,6 +15,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_glo.keys import COEFFICIENT_TREE_KEY
 from optuna_glo.losses.trees import parse, untrainable_reason
 from optuna_glo.samplers.gp._attrs import TREE_KEY, stored_system_attrs
 from optuna_glo.samplers.gp._coefficients import (
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.study import Study
 
-#: Trial system attr of a coefficient-phase trial: the text of the tree whose coefficients it tunes.
-COEFFICIENT_TREE_KEY = "GLOSampler:coefficient_tree"
 #: Study system attr: the tree the coefficient phase tunes (the first worker to need it picks it).
 STUDY_TREE_KEY = "GLOSampler:tree"
 

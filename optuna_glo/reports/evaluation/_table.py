@@ -7,8 +7,8 @@ import io
 import math
 from pathlib import Path
 
-from optuna_glo.evaluation._runner import TUNED_BASELINE, EvaluationReport
-from optuna_glo.evaluation._stats import format_p
+from optuna_glo.reports.evaluation._runner import TUNED_BASELINE, EvaluationReport
+from optuna_glo.reports.evaluation._stats import format_p
 
 
 def markdown_table(report: EvaluationReport, title: str | None = None) -> str:

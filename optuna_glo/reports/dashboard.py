@@ -23,8 +23,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import make_url
 
-from optuna_glo._suggest import FORMULA_ATTR
-from optuna_glo.evaluation._load import load_loss
+from optuna_glo.keys import BASELINE_ATTR, EVALUATION_ATTR, FORMULA_ATTR
+from optuna_glo.suggest._load import load_loss
 
 if TYPE_CHECKING:
     from optuna.artifacts import FileSystemArtifactStore
@@ -34,9 +34,7 @@ _logger = logging.getLogger(__name__)
 #: Artifact directory for storages that are not a SQLite file (relative to the working directory).
 DEFAULT_ARTIFACT_DIR = "optuna-glo-artifacts"
 #: Study user attrs written by ``optuna-glo evaluate`` start with this.
-EVALUATION_ATTR = "optuna_glo:evaluation"
 #: Study user attr of the cross-entropy baseline (``study.BASELINE_ATTR``).
-_BASELINE_ATTR = "optuna_glo:baseline"
 
 _MATH = (
     ("sum_i", "Σᵢ"), ("x_i", "xᵢ"), ("y_i", "yᵢ"), ("^2", "²"), ("^3", "³"), ("^4", "⁴"),
@@ -92,7 +90,7 @@ def study_note(study: optuna.Study) -> str:
             "x: the one-hot true label, y: the softmax prediction, n: the number of classes. "
             "The loss's shape is on each trial's page (artifacts).",
         ]
-        baseline = study.user_attrs.get(_BASELINE_ATTR)
+        baseline = study.user_attrs.get(BASELINE_ATTR)
         if isinstance(baseline, dict) and "value" in baseline:
             lines += [
                 "",
@@ -159,7 +157,7 @@ class LossShapeArtifacts:
         """Render the trial's loss shape and upload it; returns the artifact id (or ``None``)."""
         from optuna.artifacts import upload_artifact
 
-        from optuna_glo.plots import loss_shape_png
+        from optuna_glo.reports.shapes import loss_shape_png
 
         start = time.perf_counter()
         try:

@@ -235,7 +235,7 @@ def export_loss(
 
 def export_study(study: optuna.Study, out: str | Path, *, trial_number: int | None = None) -> Path:
     """Export the best loss of ``study`` (or of trial ``trial_number``) to ``out``."""
-    from optuna_glo.evaluation import best_trial, load_loss
+    from optuna_glo.suggest import best_trial, load_loss
 
     if trial_number is None:
         trial = best_trial(study)

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from optuna_glo.losses import TaylorGLOLoss, n_taylor_params
+from optuna_glo.keys import FORMULA_ATTR, THETA_BOUNDS, THETA_PREFIX
+from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.samplers import taylor_param_names
 
 if TYPE_CHECKING:
     import optuna
 
-#: Default bounds of every TaylorGLO parameter. They must contain the paper's best MNIST theta
-#: (TaylorGLO appendix C: |theta| up to 12.67) with room to move past it; CMA-ES starts at 0 with
-#: step size 1.2 (section 5), so the bounds only matter far from the start.
-THETA_BOUNDS = (-20.0, 20.0)
-
-#: Prefix of the TaylorGLO parameter names in a trial: ``taylor_theta_0``, ``taylor_theta_1``, ...
-THETA_PREFIX = "taylor_theta_"
-
-#: User attribute holding a trial's loss as a readable formula (shown by optuna-dashboard).
-FORMULA_ATTR = "loss_formula"
-
-
-def taylor_param_names(order: int = 3, prefix: str = THETA_PREFIX) -> list[str]:
-    """The Optuna parameter names of an order-``order`` TaylorGLO loss, in eq. 5's order."""
-    return [f"{prefix}{i}" for i in range(n_taylor_params(order))]
 
 
 def suggest_taylor_loss(

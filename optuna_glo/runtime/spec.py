@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 #: Study user attribute holding the spec (JSON).
-SPEC_ATTR = "optuna_glo:spec"
 
 
 class SpecError(ValueError):

@@ -5,9 +5,9 @@ the sampler's state (CMA-ES's optimizer, GP generations) lives in the storage. W
 workers safe:
 
 - **Exact budget.** Counting the budget and asking for a trial happen under the study's budget
-  lock (:func:`optuna_glo.storage.budget_lock`: a PostgreSQL advisory lock), so two workers never
-  both take the last slot. A worker that finds the budget taken but trials still running waits:
-  if one of them dies, its trial is re-run by a waiting worker.
+  lock (:func:`optuna_glo.runtime.storage.budget_lock`: a PostgreSQL advisory lock), so two
+  workers never both take the last slot. A worker that finds the budget taken but trials still
+  running waits: if one of them dies, its trial is re-run by a waiting worker.
 - **Heartbeats.** Optuna records heartbeats only inside ``study.optimize``; this ask/tell worker
   records them itself, from a background thread, for the trial it runs
   (``storage.record_heartbeat``). Trials whose heartbeat is older than the grace period are
@@ -40,10 +40,11 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from optuna_glo.methods import make_objective
+from optuna_glo.keys import GIVEN_BACK_ATTR
 from optuna_glo.objectives import LossSearchObjective, evaluate_trials
-from optuna_glo.storage import StorageError, budget_lock, is_connection_error, redact, scrub
-from optuna_glo.study import load_study
+from optuna_glo.runtime.methods import make_objective
+from optuna_glo.runtime.storage import StorageError, budget_lock, is_connection_error, redact, scrub
+from optuna_glo.runtime.study import load_study
 
 #: Called after each trial this worker tells, like ``study.optimize``'s callbacks.
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
@@ -62,7 +63,6 @@ DEFAULT_MAX_RETRY = 3
 DEFAULT_RECONNECT_TIMEOUT = 600.0
 
 #: System attribute of a trial queued again by a worker that was stopped: the given-back trial.
-GIVEN_BACK_ATTR = "optuna_glo:given_back_from"
 
 _T = TypeVar("_T")
 
@@ -514,7 +514,7 @@ def run_worker(
         max_retry: Re-runs of one candidate whose workers died (``None``: no limit). After
             that its slot goes to a new candidate.
         pool_size: Connections in this worker's pool (default 3: see
-            :mod:`optuna_glo.storage`); also settable as ``?pool_size=N`` in the URL.
+            :mod:`optuna_glo.runtime.storage`); also settable as ``?pool_size=N`` in the URL.
         max_overflow: Connections beyond ``pool_size`` when all are busy (default 0).
         reconnect_timeout: Seconds to keep retrying an unreachable database before giving up.
         handle_signals: Install SIGINT/SIGTERM handlers (main thread only): SIGTERM or a

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_glo._suggest import THETA_PREFIX
+from optuna_glo.keys import THETA_PREFIX, TREE_ATTR, TREE_KEY
 from optuna_glo.losses import ClassificationLoss, TaylorGLOLoss, order_from_n_params
 
 if TYPE_CHECKING:
@@ -23,17 +23,11 @@ if TYPE_CHECKING:
 #: Reads the loss of a trial, or returns ``None`` when the trial does not carry one of its kind.
 LossReader = Callable[[FrozenTrial], ClassificationLoss | None]
 
-#: User attr with a trial's expression tree as text (``samplers.gp.TREE_ATTR``): written by the
-#: GP sampler, and with the tuned coefficients by ``suggest_tree_coefficients`` (GLO III-B).
-TREE_USER_ATTR = "loss_tree"
-#: System attr with the GP phase's tree text (``samplers.gp.TREE_KEY``), read when the user attr
-#: is missing.
-TREE_SYSTEM_ATTR = "GeneticProgrammingSampler:tree"
 
 
 def read_tree_loss(trial: FrozenTrial) -> TreeLoss | None:
     """The GLO expression-tree loss of ``trial``, if it carries a tree."""
-    text = trial.user_attrs.get(TREE_USER_ATTR, trial.system_attrs.get(TREE_SYSTEM_ATTR))
+    text = trial.user_attrs.get(TREE_ATTR, trial.system_attrs.get(TREE_KEY))
     if not isinstance(text, str):
         return None
     from optuna_glo.losses.trees import TreeLoss, parse
@@ -112,7 +106,7 @@ def load_loss(
             return loss
     raise ValueError(
         f"Trial {trial.number} carries no loss that optuna-glo can read: neither TaylorGLO "
-        f"parameters ({THETA_PREFIX}0, ...) nor an expression tree ({TREE_USER_ATTR!r})."
+        f"parameters ({THETA_PREFIX}0, ...) nor an expression tree ({TREE_ATTR!r})."
     )
 
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from torch import nn
 
-from optuna_glo.evaluation._stats import Summary, format_p, summarize, welch_greater
 from optuna_glo.objectives import (
     DIVERGED_FITNESS,
     Splits,
@@ -33,6 +32,7 @@ from optuna_glo.objectives import (
     resolve_device,
     train,
 )
+from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize, welch_greater
 
 #: Seeds of the evaluation runs: ``EVAL_SEED_BASE + r`` for repeat ``r``. They differ from every
 #: seed a search trains with (the study seed, 0 by default), so the winner is not judged on the

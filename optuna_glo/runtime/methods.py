@@ -16,8 +16,6 @@ from typing import TypeVar
 import optuna
 from torch import nn
 
-from optuna_glo._suggest import suggest_taylor_loss
-from optuna_glo._suggest_tree import suggest_glo_loss
 from optuna_glo.losses import get_loss
 from optuna_glo.objectives import (
     AbortRule,
@@ -27,13 +25,15 @@ from optuna_glo.objectives import (
     Task,
     get_task,
 )
+from optuna_glo.runtime.spec import EvaluateSettings, GLOSettings, StudySpec, TaylorGLOSettings
 from optuna_glo.samplers import (
     ComparisonGridSampler,
     GeneticProgrammingSampler,
     GLOSampler,
     taylorglo_sampler,
 )
-from optuna_glo.spec import EvaluateSettings, GLOSettings, StudySpec, TaylorGLOSettings
+from optuna_glo.suggest._taylor import suggest_taylor_loss
+from optuna_glo.suggest._tree import suggest_glo_loss
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from typing import Any
 
 import optuna
 
-from optuna_glo.methods import make_sampler, spec_task
+from optuna_glo.keys import SPEC_ATTR
 from optuna_glo.objectives import get_task
-from optuna_glo.spec import SPEC_ATTR, SpecError, StudySpec, spec_from_json
-from optuna_glo.storage import open_storage, redact
+from optuna_glo.runtime.methods import make_sampler, spec_task
+from optuna_glo.runtime.spec import SpecError, StudySpec, spec_from_json
+from optuna_glo.runtime.storage import open_storage, redact
 
 #: Study user attribute holding the cross-entropy baseline measured by ``optuna-glo run``.
-BASELINE_ATTR = "optuna_glo:baseline"
 
 
 class StudyError(RuntimeError):
@@ -68,7 +68,8 @@ def load_study(
 ) -> tuple[optuna.Study, StudySpec]:
     """Load an optuna-glo study and its spec, with the spec's sampler attached.
 
-    ``storage_options`` go to :func:`~optuna_glo.storage.open_storage` (pool size, heartbeats).
+    ``storage_options`` go to :func:`~optuna_glo.runtime.storage.open_storage` (pool size,
+    heartbeats).
     """
     storage = open_storage(storage_url, **storage_options)
     try:

@@ -7,15 +7,7 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_glo.losses.trees import (
-    Node,
-    TreeLoss,
-    parse,
-    reset_coefficients,
-    untrainable_reason,
-    with_coefficients,
-)
-from optuna_glo.samplers.gp import (
+from optuna_glo.keys import (
     CACHED_FROM_ATTR,
     CACHED_FROM_KEY,
     CANONICAL_KEY,
@@ -26,9 +18,16 @@ from optuna_glo.samplers.gp import (
     TREE_ATTR,
     TREE_KEY,
     UNTRAINABLE_ATTR,
-    coefficient_param_names,
-    trial_system_attrs,
 )
+from optuna_glo.losses.trees import (
+    Node,
+    TreeLoss,
+    parse,
+    reset_coefficients,
+    untrainable_reason,
+    with_coefficients,
+)
+from optuna_glo.samplers.gp import coefficient_param_names, trial_system_attrs
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -1,0 +1,59 @@
+"""The names every layer shares: trial and study attribute keys, parameter prefixes and bounds.
+
+This module is the bottom layer of optuna-glo (``docs/design.md``): plain constants, no imports,
+so that the sampler that writes a key and the report that reads it name it once.
+"""
+
+from __future__ import annotations
+
+# -- Parameters
+
+#: Prefix of the TaylorGLO parameter names in a trial: ``taylor_theta_0``, ``taylor_theta_1``, ...
+THETA_PREFIX = "taylor_theta_"
+
+#: Default bounds of every TaylorGLO parameter. They must contain the paper's best MNIST theta
+#: (TaylorGLO appendix C: |theta| up to 12.67) with room to move past it; CMA-ES starts at 0 with
+#: step size 1.2 (section 5), so the bounds only matter far from the start.
+THETA_BOUNDS = (-20.0, 20.0)
+
+#: Prefix of GLO's coefficient-phase parameter names: ``glo_c0``, ``glo_c1``, ...
+COEFFICIENT_PREFIX = "glo_c"
+
+#: Bounds of every free coefficient of a GLO tree. Merged coefficients reach past +/-4
+#: (BaikalCMA's ``c0 * c3 * c4`` is -4.17), so the bounds leave room around the start at 1.
+COEFFICIENT_BOUNDS = (-10.0, 10.0)
+
+# -- Trial user attributes (shown by optuna-dashboard)
+
+#: A trial's loss as a readable formula.
+FORMULA_ATTR = "loss_formula"
+#: A GLO trial's expression tree as text (with tuned coefficients in the coefficient phase).
+TREE_ATTR = "loss_tree"
+#: How the GP sampler made a tree ("random", "elite", "crossover", "copy").
+ORIGIN_ATTR = "loss_origin"
+#: The number of the trial whose value a fitness-cache hit reused.
+CACHED_FROM_ATTR = "loss_cached_from"
+#: Why a tree was scored without training (no x, no y, constant in y).
+UNTRAINABLE_ATTR = "loss_untrainable"
+
+# -- Trial system attributes
+
+#: The GP sampler's tree text, written in ``before_trial``; read back with the project's parser.
+TREE_KEY = "GeneticProgrammingSampler:tree"
+#: The fitness-cache key of a GP trial's tree (``losses.trees.fitness_key``).
+CANONICAL_KEY = "GeneticProgrammingSampler:canonical"
+#: The number of the trial whose value a fitness-cache hit reused.
+CACHED_FROM_KEY = "GeneticProgrammingSampler:cached_from"
+#: A GLO coefficient-phase trial: the text of the tree whose coefficients it tunes.
+COEFFICIENT_TREE_KEY = "GLOSampler:coefficient_tree"
+#: The number of the trial a worker gave back, on the retry that re-runs it.
+GIVEN_BACK_ATTR = "optuna_glo:given_back_from"
+
+# -- Study attributes
+
+#: The study's spec (JSON), written by ``create-study``.
+SPEC_ATTR = "optuna_glo:spec"
+#: Cross-entropy trained exactly like the candidates (``optuna-glo run``'s comparison line).
+BASELINE_ATTR = "optuna_glo:baseline"
+#: Prefix of the stored evaluation reports (``optuna-glo evaluate``).
+EVALUATION_ATTR = "optuna_glo:evaluation"

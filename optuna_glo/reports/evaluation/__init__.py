@@ -1,0 +1,50 @@
+"""Proving a found loss: full-length evaluation with statistics.
+
+* :func:`evaluate_losses`: each loss trained ``repeats`` times to full length, test accuracy as
+  mean (std) with one-tailed Welch t-tests against cross-entropy (TaylorGLO Table 1), including a
+  learning-rate-tuned cross-entropy; results are appended to a file as each training finishes;
+
+scipy and matplotlib are imported only where they are used.
+"""
+
+from optuna_glo.reports.evaluation._runner import (
+    BASELINE,
+    EVAL_SEED_BASE,
+    LR_GRID_FACTORS,
+    TUNE_SEED_BASE,
+    TUNED_BASELINE,
+    Candidate,
+    EvaluationReport,
+    LRSearch,
+    ResultsFile,
+    Row,
+    evaluate_losses,
+    lr_grid,
+    run_key,
+)
+from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize, welch_greater
+from optuna_glo.reports.evaluation._table import csv_table, curves_csv, markdown_table, write_tables
+
+__all__ = [
+    "BASELINE",
+    "EVAL_SEED_BASE",
+    "LR_GRID_FACTORS",
+    "TUNED_BASELINE",
+    "TUNE_SEED_BASE",
+    "Candidate",
+    "EvaluationReport",
+    "LRSearch",
+    "ResultsFile",
+    "Row",
+    "Summary",
+    "csv_table",
+    "curves_csv",
+    "evaluate_losses",
+    "format_p",
+    "lr_grid",
+    "markdown_table",
+    "run_key",
+    "summarize",
+    "welch_greater",
+    "write_tables",
+]
