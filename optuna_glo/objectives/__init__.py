@@ -10,6 +10,8 @@ from optuna_glo.objectives._data import (
     register_dataset,
     resolve_data_dir,
 )
+from optuna_glo.objectives._device import resolve_device
+from optuna_glo.objectives._loop import DIVERGED_FITNESS, AbortRule, TrainResult
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
 from optuna_glo.objectives._objective import (
     FixedLossObjective,
@@ -28,14 +30,7 @@ from optuna_glo.objectives._population import (
     plan_memory,
 )
 from optuna_glo.objectives._tasks import TASKS, Recipe, Task, get_task, register_task
-from optuna_glo.objectives._training import (
-    DIVERGED_FITNESS,
-    AbortRule,
-    TrainResult,
-    accuracy,
-    resolve_device,
-    train,
-)
+from optuna_glo.objectives._training import accuracy, train
 
 __all__ = [
     "DATASETS",

@@ -42,7 +42,6 @@ import json
 import logging
 import math
 import os
-import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -55,16 +54,17 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.objectives._data import Splits, load_dataset, resolve_data_dir
-from optuna_glo.objectives._objective import LossSearchObjective, record_result
-from optuna_glo.objectives._tasks import Task
-from optuna_glo.objectives._training import (
+from optuna_glo.objectives._device import device_name, resolve_device
+from optuna_glo.objectives._loop import (
     DIVERGED_FITNESS,
+    SEED_STRIDE,
     AbortRule,
     TrainResult,
     batch_indices,
-    resolve_device,
-    train,
 )
+from optuna_glo.objectives._objective import LossSearchObjective, record_result
+from optuna_glo.objectives._tasks import Task
+from optuna_glo.objectives._training import train
 
 if TYPE_CHECKING:
     import optuna
@@ -487,20 +487,6 @@ class PathChoice:
 
 #: ``measure(task, k, device, data) -> PathTiming``; injectable for tests.
 Measure = Callable[[Task, int, torch.device, Splits], PathTiming]
-
-
-def device_name(device: torch.device | str) -> str:
-    """A readable name of the device: the GPU's name, or the CPU model with its thread count."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"cpu: {model} ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
 def _sync(device: torch.device) -> None:
@@ -1025,7 +1011,7 @@ def _train_with_retries(
     seconds = [0.0] * len(seeds)
     attempts = 1 + (abort_rule.max_retries if abort_rule else 0)
     for attempt in range(attempts):
-        offset = attempt * 1_000_003
+        offset = attempt * SEED_STRIDE
         out = train_population(
             task, [losses[i] for i in pending], [seeds[i] + offset for i in pending], data,
             steps=steps, data_seed=data_seed + offset, device=device, abort_rule=abort_rule,

@@ -160,7 +160,7 @@ def test_default_data_seed_is_each_members_seed_as_in_train(
 
 def test_weights_match_a_reference_loop(mlp_task: Task, digits: Splits) -> None:
     """Each member's weights follow its own model trained alone (train_once's loop) closely."""
-    from optuna_glo.objectives._training import batch_indices
+    from optuna_glo.objectives._loop import batch_indices
 
     task = mlp_task.with_recipe(optimizer="momentum", momentum=0.9, weight_decay=1e-3, lr=0.1)
     losses = [CrossEntropy(), TaylorGLOLoss(MNIST_THETA), Baikal()]
@@ -215,7 +215,7 @@ def test_dropout_free_cnn_equals_one_by_one() -> None:
 
 def test_batch_norm_keeps_running_statistics_per_model(digits: Splits) -> None:
     """Stacked buffers are updated in place under vmap: each member has its own statistics."""
-    from optuna_glo.objectives._training import batch_indices
+    from optuna_glo.objectives._loop import batch_indices
 
     def model() -> nn.Module:
         return nn.Sequential(
