@@ -20,6 +20,7 @@ from optuna_glo.objectives import (
     Splits,
     Task,
     TrainResult,
+    accuracy,
     get_task,
     load_dataset,
     train,
@@ -256,6 +257,47 @@ def test_batch_norm_keeps_running_statistics_per_model(digits: Splits) -> None:
                                 path="vectorized")
     for loss, seed, result in zip(losses, [0, 1], together, strict=True):
         _assert_same(train(task, loss, steps=20, seed=seed, data_seed=0, data=digits), result)
+
+
+def test_a_members_state_round_trips_bit_for_bit(digits: Splits) -> None:
+    """Inherited weights (EPBT): a stack built from members' state dicts gives them back exactly."""
+    task = replace(get_task("digits-mlp"), name="bn-cnn", model=_bn_cnn).with_recipe(lr=0.1)
+    trained = ModelStack.from_seeds(task, [CrossEntropy(), Baikal()], [0, 1], CPU)
+    xb, yb = digits.train_x[:64], digits.train_y[:64]
+    for _ in range(3):  # move weights and batch-norm statistics away from their initial values
+        trained.step(trained.losses(xb, yb))
+    states = [trained.member_state_dict(1), trained.member_state_dict(0)]
+    assert int(states[0]["2.num_batches_tracked"]) == 3
+    for name, tensor in states[0].items():
+        assert torch.equal(tensor, {**trained.params, **trained.buffers}[name][1])
+
+    inherited = ModelStack.from_state_dicts(task, [Baikal(), CrossEntropy()], states, CPU)
+    for j, state in enumerate(states):
+        back = inherited.member_state_dict(j)
+        assert list(back) == list(task.model().state_dict())  # the model's own keys and order
+        for name, tensor in state.items():
+            assert back[name].dtype == tensor.dtype and torch.equal(back[name], tensor)
+    # The same weights and statistics compute the same predictions, members in the new order.
+    val_x, val_y = digits.val_x, digits.val_y
+    assert inherited.accuracy(val_x, val_y) == trained.accuracy(val_x, val_y)[::-1]
+    model = task.model()
+    model.load_state_dict(states[1])
+    assert trained.accuracy(val_x, val_y)[0] == accuracy(model, val_x, val_y)
+
+
+def test_state_dicts_that_do_not_fit_and_members_that_left_are_refused(mlp_task: Task) -> None:
+    with pytest.raises(ValueError, match=r"`state_dicts\[1\]` does not fit the model of task "):
+        ModelStack.from_state_dicts(
+            mlp_task, [CrossEntropy()] * 2, [mlp_task.model().state_dict(), {}], CPU
+        )
+    stack = ModelStack.from_seeds(mlp_task, [CrossEntropy()] * 3, [0, 1, 2], CPU)
+    stack.keep([2, 1])  # member 0 leaves (as when it diverges); the others change places
+    with pytest.raises(ValueError, match=r"Member 0 is not in the stack.* \[2, 1\]"):
+        stack.member_state_dict(0)
+    for member in (1, 2):  # each one's own initial weights, wherever it now sits
+        torch.manual_seed(member)
+        for name, tensor in mlp_task.model().state_dict().items():
+            assert torch.equal(stack.member_state_dict(member)[name], tensor)
 
 
 def test_dropout_masks_differ_between_members_with_the_same_seed() -> None:

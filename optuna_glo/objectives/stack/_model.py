@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 import torch
@@ -32,7 +32,9 @@ class ModelStack:
     """``k`` models of one task as stacked tensors, with one SGD over them and per-member losses.
 
     A trainer of :func:`~optuna_glo.objectives._loop.train_loop`. Build one with
-    :meth:`from_seeds` (members initialised as ``train`` initialises them).
+    :meth:`from_seeds` (members initialised as ``train`` initialises them) or
+    :meth:`from_state_dicts` (members start from given weights); read a member's weights back with
+    :meth:`member_state_dict`.
 
     Args:
         task: The task; must be vectorizable.
@@ -103,6 +105,58 @@ class ModelStack:
                 torch.manual_seed(seed)
                 models.append(task.model().to(device))
         return cls(task, losses, models, device, amp=amp, compile=compile)
+
+    @classmethod
+    def from_state_dicts(
+        cls,
+        task: Task,
+        losses: Sequence[nn.Module],
+        state_dicts: Sequence[Mapping[str, torch.Tensor]],
+        device: torch.device,
+        *,
+        amp: bool = False,
+        compile: bool = False,
+    ) -> ModelStack:
+        """Members that start from the given weights and buffers (e.g. inherited ones).
+
+        Args:
+            task: The task; must be vectorizable.
+            losses: One loss module per member.
+            state_dicts: One ``task.model()`` state dict per member (e.g. from
+                :meth:`member_state_dict`).
+            device: Where the stack lives.
+            amp: As in the constructor.
+            compile: As in the constructor.
+        """
+        _check(task, len(losses), len(state_dicts))
+        models = []
+        with torch.random.fork_rng(devices=[]):  # the models' own initialisation is overwritten
+            for i, state in enumerate(state_dicts):
+                model = task.model()
+                try:
+                    model.load_state_dict(state)
+                except RuntimeError as err:
+                    raise ValueError(
+                        f"`state_dicts[{i}]` does not fit the model of task {task.name!r}: "
+                        f"{' '.join(str(err).split())} Give state dicts of `task.model()`."
+                    ) from None
+                models.append(model)
+        return cls(task, losses, models, device, amp=amp, compile=compile)
+
+    def member_state_dict(self, member: int) -> dict[str, torch.Tensor]:
+        """Member ``member``'s weights and buffers as a ``task.model()`` state dict (copies).
+
+        Args:
+            member: The member's original index (see :attr:`members`).
+        """
+        if member not in self.members:
+            raise ValueError(
+                f"Member {member} is not in the stack: a member leaves it when it diverges or is "
+                f"aborted. The members still in it are {self.members}."
+            )
+        s = self.members.index(member)
+        tensors = {**self.params, **self.buffers}
+        return {name: tensors[name][s].detach().clone() for name in self.base.state_dict()}
 
     def _forward_one(
         self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor
