@@ -1,12 +1,12 @@
-"""Population training against one-by-one training: candidate evaluations per second.
+"""Training a generation as model stacks against one-by-one training: candidates per second.
 
     python benchmarks/population.py --task digits-mlp --k 28
     python benchmarks/population.py --task fashion-mnist-basic-cnn --k 8 [--steps S] [--device D]
 
 Trains the same k candidates (the same seeds and TaylorGLO losses) twice in one run: one after
 another with ``train`` (what a worker without batch mode runs), and as the batch-mode worker runs
-them, ``evaluate_population(path="auto")``, which measures both paths once on this device and task
-and takes the faster. Prints a JSON report, then one line with candidate evaluations per second
+them, ``train_candidates(path="auto")``, which measures both paths once on this device and task
+and takes the faster. Prints a JSON report, then one line with candidates trained per second
 both ways, ``ratio=<batched/one-by-one>``, the device and whether the final validation accuracies
 of both runs agree.
 
@@ -27,12 +27,17 @@ from pathlib import Path
 import torch
 
 from optuna_glo.losses import TaylorGLOLoss
-from optuna_glo.objectives import Splits, Task, get_task, load_dataset, resolve_device, train
-from optuna_glo.objectives._population import (
+from optuna_glo.objectives import (
     PathChoice,
+    Splits,
+    Task,
     choose_path,
     device_name,
-    evaluate_population,
+    get_task,
+    load_dataset,
+    resolve_device,
+    train,
+    train_candidates,
 )
 
 #: Seconds of training and evaluation the default CPU step count aims at (both runs together).
@@ -44,13 +49,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--task", default="digits-mlp")
-    parser.add_argument("--k", type=int, default=28, help="candidates (population size)")
+    parser.add_argument("--k", type=int, default=28, help="candidates (generation size)")
     parser.add_argument("--steps", type=int, default=None, help="training steps per candidate")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0, help="seed of the candidates and training")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast in the population")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the population")
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast in the model stack")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model stack")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     args = parser.parse_args()
     if args.k < 1:
@@ -80,14 +85,14 @@ def main() -> None:
         train(task, TaylorGLOLoss(thetas[0]), steps=2, seed=args.seed, device=device, data=data)
 
         t0 = time.perf_counter()
-        one_by_one = evaluate_population(task, thetas, seeds, steps=steps, data_seed=args.seed,
-                                         device=device, data=data, path="sequential")
+        one_by_one = train_candidates(task, thetas, seeds, steps=steps, data_seed=args.seed,
+                                      device=device, data=data, path="sequential")
         _sync(device)
         sequential_s = time.perf_counter() - t0
 
         chosen: list[PathChoice] = []
         t0 = time.perf_counter()
-        batched = evaluate_population(
+        batched = train_candidates(
             task, thetas, seeds, steps=steps, data_seed=args.seed, device=device, data=data,
             path="auto", autotune=cache, amp=args.amp, compile=args.compile,
             on_choice=chosen.append,

@@ -1,4 +1,4 @@
-"""Tasks (data set + model + recipe), partial training and the loss-search objectives."""
+"""Tasks (data set + model + recipe), training (one model or a model stack), the objectives."""
 
 from optuna_glo.objectives import _cifar_tasks  # noqa: F401  (registers CIFAR-10 / SVHN tasks)
 from optuna_glo.objectives._data import (
@@ -10,6 +10,8 @@ from optuna_glo.objectives._data import (
     register_dataset,
     resolve_data_dir,
 )
+from optuna_glo.objectives._device import device_name, resolve_device
+from optuna_glo.objectives._loop import DIVERGED_FITNESS, AbortRule, TrainResult
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
 from optuna_glo.objectives._objective import (
     FixedLossObjective,
@@ -18,23 +20,20 @@ from optuna_glo.objectives._objective import (
     record_result,
     training_seed,
 )
-from optuna_glo.objectives._population import (
+from optuna_glo.objectives._tasks import TASKS, Recipe, Task, get_task, register_task
+from optuna_glo.objectives._training import accuracy, train
+from optuna_glo.objectives.stack import (
+    MemoryPlan,
+    ModelStack,
     PathChoice,
     PathTiming,
+    StackLoss,
     choose_path,
-    evaluate_population,
-    evaluate_trials,
     measure_paths,
     plan_memory,
-)
-from optuna_glo.objectives._tasks import TASKS, Recipe, Task, get_task, register_task
-from optuna_glo.objectives._training import (
-    DIVERGED_FITNESS,
-    AbortRule,
-    TrainResult,
-    accuracy,
-    resolve_device,
-    train,
+    train_candidates,
+    train_stack,
+    train_trials,
 )
 
 __all__ = [
@@ -48,18 +47,20 @@ __all__ = [
     "DatasetInfo",
     "FixedLossObjective",
     "LossSearchObjective",
+    "MemoryPlan",
+    "ModelStack",
     "PathChoice",
     "PathTiming",
     "Recipe",
     "Splits",
+    "StackLoss",
     "SuggestLoss",
     "Task",
     "TrainResult",
     "accuracy",
     "choose_path",
     "count_parameters",
-    "evaluate_population",
-    "evaluate_trials",
+    "device_name",
     "get_task",
     "load_dataset",
     "measure_paths",
@@ -70,5 +71,8 @@ __all__ = [
     "resolve_data_dir",
     "resolve_device",
     "train",
+    "train_candidates",
+    "train_stack",
+    "train_trials",
     "training_seed",
 ]

@@ -9,14 +9,10 @@ from torch import nn
 
 from optuna_glo.keys import FORMULA_ATTR
 from optuna_glo.objectives._data import Splits, load_dataset
+from optuna_glo.objectives._device import resolve_device
+from optuna_glo.objectives._loop import DIVERGED_FITNESS, SEED_STRIDE, AbortRule, TrainResult
 from optuna_glo.objectives._tasks import Task
-from optuna_glo.objectives._training import (
-    DIVERGED_FITNESS,
-    AbortRule,
-    TrainResult,
-    resolve_device,
-    train,
-)
+from optuna_glo.objectives._training import train
 
 if TYPE_CHECKING:
     import optuna
@@ -24,10 +20,6 @@ if TYPE_CHECKING:
 #: Turns a trial into its candidate loss; ``None`` means the candidate cannot train at all (GLO
 #: III-A: a tree without both an x and a y leaf) and gets fitness 0 without training.
 SuggestLoss = Callable[["optuna.trial.Trial"], nn.Module | None]
-
-#: Spacing of the seeds of different trials when candidates do not share random numbers.
-_TRIAL_SEED_STRIDE = 1_000_003
-
 
 def training_seed(study_seed: int, trial_number: int, common_random_numbers: bool) -> int:
     """The seed of a trial's training run.
@@ -37,7 +29,7 @@ def training_seed(study_seed: int, trial_number: int, common_random_numbers: boo
     """
     if common_random_numbers:
         return study_seed
-    return study_seed + _TRIAL_SEED_STRIDE * (trial_number + 1)
+    return study_seed + SEED_STRIDE * (trial_number + 1)
 
 
 def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:

@@ -1,84 +1,29 @@
 """Training one model with one loss: partial training for loss search, or a full run.
 
-The loop reads top to bottom: the data set lives on the device as tensors, each epoch draws a
-fresh permutation from a seeded generator, each step indexes a batch, and the model is evaluated
-under ``torch.no_grad()`` in eval mode. A loss that makes training diverge (a NaN or infinite loss
-or weight) ends the run early with value 0.0, as GLO section III-A gives such losses.
+The loop is :func:`~optuna_glo.objectives._loop.train_loop`, the one the model stack trains in
+too; here its trainer is a :class:`SingleModel`. A loss that makes training diverge (a NaN or
+infinite loss or weight) ends the run early with value 0.0, as GLO section III-A gives such losses.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from optuna_glo.objectives._data import Splits, load_dataset
+from optuna_glo.objectives._device import resolve_device
+from optuna_glo.objectives._loop import (
+    DIVERGED_FITNESS,
+    AbortRule,
+    TrainResult,
+    check_options,
+    retry_aborted,
+    train_loop,
+)
 from optuna_glo.objectives._tasks import Task
-
-#: Accuracy given to a run whose loss diverged (GLO section III-A).
-DIVERGED_FITNESS = 0.0
-
-
-@dataclass(frozen=True)
-class AbortRule:
-    """TaylorGLO appendix A.5: abort and retry a candidate whose accuracy is too low early on.
-
-    "Training for each candidate was aborted and retried up to two additional times if validation
-    accuracy was below 0.15 at the tenth epoch."
-
-    Attributes:
-        check_step: The step after which validation accuracy is checked.
-        min_accuracy: Abort when validation accuracy at ``check_step`` is below this.
-        max_retries: Retries after the first attempt; each retry uses a fresh seed.
-    """
-
-    check_step: int
-    min_accuracy: float = 0.15
-    max_retries: int = 2
-
-    def __post_init__(self) -> None:
-        if self.check_step < 1:
-            raise ValueError(f"`check_step` must be >= 1. Specified: {self.check_step}.")
-        if not 0.0 <= self.min_accuracy <= 1.0:
-            raise ValueError(
-                f"`min_accuracy` must be in [0, 1]. The specified value is {self.min_accuracy}."
-            )
-        if self.max_retries < 0:
-            raise ValueError(f"`max_retries` must be >= 0. Specified: {self.max_retries}.")
-
-
-@dataclass
-class TrainResult:
-    """What a training run measured."""
-
-    val_accuracy: float
-    steps: int
-    diverged: bool = False
-    diverged_at_step: int | None = None
-    aborted: bool = False
-    attempts: int = 1
-    test_accuracy: float | None = None
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def value(self) -> float:
-        """The fitness: validation accuracy, or 0.0 for a diverged run."""
-        return DIVERGED_FITNESS if self.diverged else self.val_accuracy
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``"auto"`` picks CUDA when present; an unavailable CUDA device is an error."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"`device` is {str(device)!r}, but this machine has no CUDA GPU.")
-    return dev
 
 
 @torch.no_grad()
@@ -94,22 +39,59 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct.item() / max(1, len(y))
 
 
-def batch_indices(n: int, batch_size: int, steps: int, generator: torch.Generator):
-    """Yield ``steps`` index batches: each epoch a fresh permutation, the last partial batch dropped
-    (as TensorFlow's shuffled batches in the papers; at least one batch per epoch)."""
-    per_epoch = max(1, n // batch_size)
-    step = 0
-    while step < steps:
-        perm = torch.randperm(n, generator=generator)
-        for b in range(per_epoch):
-            if step >= steps:
-                return
-            yield perm[b * batch_size : (b + 1) * batch_size]
-            step += 1
+class SingleModel:
+    """One model of ``task`` with its loss and optimizer: the one-member trainer of the loop.
 
+    Built from the caller's random stream: ``torch.manual_seed(seed)`` just before fixes the
+    initialisation, and the dropout masks continue that stream.
 
-def _finite_weights(model: nn.Module) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    Args:
+        task: The task (model and recipe).
+        loss_fn: Any loss called as ``loss_fn(logits, target)``.
+        device: Where the model lives.
+    """
+
+    def __init__(self, task: Task, loss_fn: nn.Module, device: torch.device) -> None:
+        self.model = task.model().to(device)
+        self.model.train()
+        self.optimizer = task.recipe.make_optimizer(list(self.model.parameters()))
+        self.loss_fn = loss_fn.to(device)
+        self.eval_batch_size = task.recipe.eval_batch_size
+        self.members = [0]
+
+    def __len__(self) -> int:
+        return 1
+
+    def losses(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """The model's training loss on one batch, as a ``[1]`` tensor."""
+        return self.loss_fn(self.model(xb), yb).reshape(1)
+
+    def step(
+        self, losses: torch.Tensor, *, lr: float | None = None, finite: torch.Tensor | None = None
+    ) -> None:
+        """One optimizer step on the loss (``lr`` overrides the recipe's).
+
+        ``finite`` is not needed: a lone model whose loss is NaN/inf ends at the next check.
+        """
+        if lr is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.reshape(()).backward()
+        self.optimizer.step()
+
+    def finite_weights(self) -> torch.Tensor:
+        """``[1]``: whether the model's weights are all finite."""
+        checks = [torch.isfinite(p).all() for p in self.model.parameters()]
+        return torch.stack(checks).all().reshape(1)
+
+    def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+        """``[accuracy]`` on ``(x, y)`` in eval mode."""
+        return [accuracy(self.model, x, y, self.eval_batch_size)]
+
+    def keep(self, slices: Sequence[int]) -> None:
+        """Nothing to drop: the loop never ends one member of one while another trains on."""
+        raise NotImplementedError("A single model has no other members to keep.")
 
 
 def train_once(
@@ -131,67 +113,17 @@ def train_once(
 
     ``seed`` fixes the initialisation and dropout masks, ``data_seed`` the batch order.
     """
-    recipe = task.recipe
-    start = time.perf_counter()
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+
+    def single_model() -> SingleModel:
         torch.manual_seed(seed)
-        model = task.model().to(device)
-        model.train()
-        optimizer = recipe.make_optimizer(list(model.parameters()))
-        loss_fn = loss_fn.to(device)
-        gen = torch.Generator().manual_seed(data_seed)
-        eval_x, eval_y = (data.val_x, data.val_y)
-        if eval_on == "test":
-            eval_x, eval_y = data.test_x, data.test_y
-        curve: list[tuple[int, float]] = []
-        # Divergence is checked every `check_every` steps; on a GPU that keeps the loop free of a
-        # host sync per step. Once a loss is NaN/inf the weights stay NaN, so nothing is missed.
-        check_every = 1 if device.type == "cpu" else 25
-        finite = torch.ones((), dtype=torch.bool, device=device)
-        for step, idx in enumerate(batch_indices(len(data.train_y), recipe.batch_size, steps, gen)):
-            lr = recipe.lr_at(step)
-            if recipe.lr_milestones:
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-            idx = idx.to(device, non_blocking=True)
-            xb, yb = data.train_x[idx], data.train_y[idx]
-            if task.augment is not None:
-                xb = task.augment(xb, gen)
-            loss = loss_fn(model(xb), yb)
-            finite &= torch.isfinite(loss)
-            if (step + 1) % check_every == 0 and not bool(finite):
-                return TrainResult(
-                    DIVERGED_FITNESS, step + 1, diverged=True, diverged_at_step=step + 1,
-                    curve=curve, seconds=time.perf_counter() - start,
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if on_step is not None:
-                on_step(step + 1)
-            done = step + 1
-            if eval_every and done % eval_every == 0 and done < steps:
-                curve.append((done, accuracy(model, eval_x, eval_y, recipe.eval_batch_size)))
-            if abort_rule is not None and done == abort_rule.check_step and done < steps:
-                acc = accuracy(model, data.val_x, data.val_y, recipe.eval_batch_size)
-                if acc < abort_rule.min_accuracy:
-                    return TrainResult(
-                        acc, done, aborted=True, curve=curve, seconds=time.perf_counter() - start
-                    )
-        if not bool(finite) or not _finite_weights(model):
-            return TrainResult(
-                DIVERGED_FITNESS, steps, diverged=True, diverged_at_step=steps, curve=curve,
-                seconds=time.perf_counter() - start,
-            )
-        bs = recipe.eval_batch_size
-        val = accuracy(model, data.val_x, data.val_y, bs)
-        test = accuracy(model, data.test_x, data.test_y, bs) if evaluate_test else None
-        if eval_every:
-            curve.append((steps, accuracy(model, eval_x, eval_y, bs)))
-        return TrainResult(
-            val, steps, test_accuracy=test, curve=curve, seconds=time.perf_counter() - start
-        )
+        return SingleModel(task, loss_fn, device)
+
+    [result] = train_loop(
+        single_model, task, data, steps=steps, data_seed=data_seed, device=device,
+        eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
+        evaluate_test=evaluate_test, on_step=on_step,
+    )
+    return result
 
 
 def train(
@@ -230,32 +162,21 @@ def train(
         on_step: Called with the number of steps done after every step (progress bars).
     """
     steps = task.recipe.partial_steps if steps is None else steps
-    if steps < 1:
-        raise ValueError(f"`steps` must be >= 1. The specified `steps` is {steps}.")
-    if eval_on not in ("val", "test"):
-        raise ValueError(f"`eval_on` must be 'val' or 'test'. The specified value is {eval_on!r}.")
+    check_options(steps=steps, eval_on=eval_on)
     dev = resolve_device(device)
     if data is None:
         data = load_dataset(task.dataset, data_dir, download)
     data = data.to(dev)
     data_seed = seed if data_seed is None else data_seed
-    attempts = 1 + (abort_rule.max_retries if abort_rule else 0)
-    total_seconds = 0.0
-    result: TrainResult | None = None
-    for attempt in range(attempts):
-        # A retry must differ from the aborted attempt: shift both seeds by a large prime.
-        offset = attempt * 1_000_003
-        result = train_once(
+
+    def attempt(_members: list[int], offset: int) -> list[TrainResult]:
+        return [train_once(
             task, loss_fn, data, steps=steps, seed=seed + offset, data_seed=data_seed + offset,
             device=dev, eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
             evaluate_test=evaluate_test, on_step=on_step,
-        )
-        total_seconds += result.seconds
-        result.attempts = attempt + 1
-        if not result.aborted:
-            break
-    assert result is not None
-    result.seconds = total_seconds
+        )]
+
+    [result] = retry_aborted(attempt, 1, abort_rule)
     if math.isnan(result.val_accuracy):  # pragma: no cover - accuracy is never NaN
         result.val_accuracy = DIVERGED_FITNESS
     return result

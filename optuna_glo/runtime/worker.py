@@ -41,7 +41,7 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from optuna_glo.keys import GIVEN_BACK_ATTR
-from optuna_glo.objectives import LossSearchObjective, evaluate_trials
+from optuna_glo.objectives import LossSearchObjective, train_trials
 from optuna_glo.runtime.methods import make_objective
 from optuna_glo.runtime.storage import StorageError, budget_lock, is_connection_error, redact, scrub
 from optuna_glo.runtime.study import load_study
@@ -461,7 +461,7 @@ def _evaluate(
 ) -> list[float]:
     """The trials' values: one population (batch mode) or the objective trial by trial."""
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
-        return evaluate_trials(objective, trials, population_batch=population_batch)
+        return train_trials(objective, trials, population_batch=population_batch)
     return [objective(trial) for trial in trials]
 
 

@@ -186,17 +186,17 @@ def test_glo_transfer_runs_baikal(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["cifar10-glo-cnn", "cifar10-alexnet"])
-def test_vectorizable_tasks_train_as_a_population(tmp_path: Path, name: str) -> None:
-    # Marked vectorizable (no batch norm): the vmapped population trainer takes them, and a
-    # member ends where its one-by-one run ends (no dropout in these two networks).
+def test_vectorizable_tasks_train_as_a_stack(tmp_path: Path, name: str) -> None:
+    # Marked vectorizable (no batch norm): the model stack takes them, and a member ends where
+    # its one-by-one run ends (no dropout in these two networks).
     from optuna_glo.losses import get_loss
-    from optuna_glo.objectives._population import train_population
+    from optuna_glo.objectives import train_stack
 
     write_cifar10(tmp_path, n_per_batch=8, n_test=6)
     data = load_cifar10(tmp_path, download=False, n_val=10)
     task = get_task(name).with_recipe(batch_size=8, eval_batch_size=16)
     losses = [get_loss("cross_entropy"), get_loss("baikal")]
-    together = train_population(
+    together = train_stack(
         task, losses, [0, 1], data, steps=2, data_seed=0, device=torch.device("cpu")
     )
     alone = [train(task, loss, steps=2, seed=s, data_seed=0, data=data)
