@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from tree_strategies import trees
 
 from optuna_glo.losses.trees import (
+    MAX_TEXT_LENGTH,
     MAX_TREE_DEPTH,
     Node,
     TreeSyntaxError,
@@ -134,3 +135,26 @@ def test_paths_and_replacement() -> None:
     assert subtree_at(tree, (1, 0)) == X
     assert str(replace_at(tree, (1, 0), parse("x^2"))) == "log(y) - x^2 / y"
     assert size(tree) == 6 and depth(tree) == 2 and depth(X) == 0
+
+
+def test_depth_is_linear_and_long_chains_stop_early() -> None:
+    chain = X
+    for _ in range(10_000):  # depth() once built a path per node: 1.1 s for this chain
+        chain = Node("+", (chain, X))
+    assert depth(chain) == 10_000
+    with pytest.raises(TreeSyntaxError, match="deeper than") as info:
+        parse("x" + " + x" * 4000)
+    assert info.value.position == 4 * (MAX_TREE_DEPTH + 1) - 2  # the 65th "+", not the end
+
+
+def test_a_tree_whose_written_form_is_too_long_is_refused() -> None:
+    # Compact text that would be written longer ("x*x" is written "x * x"): accepted, it could not
+    # be read back, so it is refused.
+    def balanced(levels: int) -> str:
+        return "x" if levels == 0 else f"({balanced(levels - 1)}*{balanced(levels - 1)})"
+
+    text = balanced(12)
+    assert len(text) == 16_381 <= MAX_TEXT_LENGTH
+    with pytest.raises(TreeSyntaxError, match="written in full is 20475 characters"):
+        parse(text)
+    assert parse(balanced(11)) == parse(str(parse(balanced(11))))
