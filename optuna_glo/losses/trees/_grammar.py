@@ -2,9 +2,12 @@
 
 ``str(tree)`` writes a tree as ordinary infix math and :func:`parse` reads it back, so that
 ``parse(str(tree)) == tree`` for every tree within the parser's limits. Stored trees are data
-from a shared database: they are read by this parser only, never by ``eval``/``exec``, at most
-:data:`MAX_TEXT_LENGTH` characters (checked first) and
-:data:`~optuna_glo.losses.trees.MAX_TREE_DEPTH` levels, in time linear in the length of the text.
+from a shared database: they are read by this parser only, never by ``eval``/``exec``, and every
+size and number is bounded before it is used: at most :data:`MAX_TEXT_LENGTH` characters (checked
+first), :data:`~optuna_glo.losses.trees.MAX_TREE_DEPTH` levels, coefficients up to
+:data:`MAX_COEFFICIENT` and integers up to :data:`MAX_INTEGER` in absolute value. Parsing takes
+time linear in the length of the text, and the only error it raises on a ``str`` is
+:class:`TreeSyntaxError`, with the position of the problem.
 
 Grammar (``{c}`` is a node's coefficient; it is written only when it is not 1)::
 
@@ -38,6 +41,20 @@ from optuna_glo.losses.trees._nodes import (
 #: Longest text :func:`parse` accepts (trees are data from a shared database).
 MAX_TEXT_LENGTH = 20_000
 
+#: Largest ``|c|`` of a coefficient ``{c}``. The coefficient phase tunes each coefficient within
+#: ``keys.COEFFICIENT_BOUNDS`` (+-10), the papers' trees stay below 5 (BaikalCMA, GLO III-B), and
+#: the largest factor the guarded operations make is 1/EPS = 1e7 (the canonical form writes
+#: ``x / 0`` as ``{10000000}x``). 1e9 admits all of these with room; it rejects ``{1e400}`` (inf)
+#: and keeps a product of four such factors finite in float32 (3.4e38), the loss's dtype.
+MAX_COEFFICIENT = 1e9
+
+#: Largest ``|n|`` of an integer leaf: 2**24, below which every integer is exact in float32 (the
+#: loss's dtype), so the compiled loss, the exported module and the canonical form agree exactly.
+#: GLO's leaves are 1 and -1 and its integer mutation moves them by one (GLO III-A), so no search
+#: comes near; the canonical form writes 1/EPS = 10,000,000. At most 8 digits are ever converted,
+#: far from Python's 4,300-digit ``int`` limit and from floats that overflow in ``evaluate``.
+MAX_INTEGER = 2**24
+
 
 class TreeSyntaxError(ValueError):
     """Text that is not a loss tree; ``position`` is the 0-based offset of the problem."""
@@ -47,6 +64,9 @@ class TreeSyntaxError(ValueError):
         self.text = text
         self.position = position
         shown = text if len(text) <= 200 else text[:200] + "..."
+        # Stored text may hold terminal escapes or line breaks: show one "?" per such character,
+        # so that the caret still points at the problem.
+        shown = "".join(c if c.isprintable() else "?" for c in shown)
         caret = " " * min(position, len(shown)) + "^"
         super().__init__(f"{message} at position {position}:\n  {shown}\n  {caret}")
 
@@ -110,7 +130,7 @@ def _scan_number(text: str, pos: int) -> int:
 
 
 def _coefficient_token(text: str, start: int) -> tuple[_Token, int]:
-    """The ``{number}`` at ``start`` (a ``"{"``) and the end of it."""
+    """The ``{number}`` at ``start`` (a ``"{"``), checked to be in range, and the end of it."""
     number_start = _skip_space(text, start + 1)
     number_end = _scan_number(text, number_start)
     close = _skip_space(text, number_end)
@@ -119,17 +139,33 @@ def _coefficient_token(text: str, start: int) -> tuple[_Token, int]:
             "Malformed coefficient (a coefficient is written {1.5} or {-2e-3})", text, start
         )
     number = text[number_start:number_end]
+    value = float(number)
+    if not abs(value) <= MAX_COEFFICIENT:  # also catches inf (1e400)
+        raise TreeSyntaxError(
+            f"Coefficient {_shorten(number)} is out of range: a coefficient must be at most "
+            f"{MAX_COEFFICIENT:,.0f} in absolute value",
+            text,
+            number_start,
+        )
     return _Token("coef", number, start), close + 1
 
 
 def _integer_token(text: str, start: int) -> tuple[_Token, int]:
     end = _skip(text, start, _DIGITS)
+    digits = text[start:end].lstrip("0") or "0"
+    if len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER:
+        raise TreeSyntaxError(
+            f"Integer {_shorten(text[start:end])} is out of range: an integer leaf is at most "
+            f"{MAX_INTEGER:,} in absolute value",
+            text,
+            start,
+        )
     return _Token("int", text[start:end], start), end
 
 
 def _integer(token: _Token) -> int:
-    """The value of an ``"int"`` token."""
-    return int(token.text)
+    """The value of an ``"int"`` token (checked by the tokenizer: at most :data:`MAX_INTEGER`)."""
+    return int(token.text.lstrip("0") or "0")
 
 
 def _tokenize(text: str) -> list[_Token]:
