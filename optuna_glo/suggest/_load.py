@@ -195,8 +195,9 @@ def resolve_loss(name: str, study: optuna.Study | None = None) -> tuple[str, Cla
     try:
         return name, TreeLoss(parse(name))
     except TreeSyntaxError as err:
+        shown = name if len(name) <= 60 else name[:60] + "..."
         raise ValueError(
-            f"Loss {name!r} is neither 'best', 'trial:N', a named loss "
+            f"Loss {shown!r} is neither 'best', 'trial:N', a named loss "
             f"({', '.join(sorted(NAMED_LOSSES))}) nor a loss expression ({err.message} at "
             f"position {err.position})."
         ) from None
