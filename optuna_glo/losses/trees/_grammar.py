@@ -44,15 +44,17 @@ MAX_TEXT_LENGTH = 20_000
 #: Largest ``|c|`` of a coefficient ``{c}``. The coefficient phase tunes each coefficient within
 #: ``keys.COEFFICIENT_BOUNDS`` (+-10), the papers' trees stay below 5 (BaikalCMA, GLO III-B), and
 #: the largest factor the guarded operations make is 1/EPS = 1e7 (the canonical form writes
-#: ``x / 0`` as ``{10000000}x``). 1e9 admits all of these with room; it rejects ``{1e400}`` (inf)
-#: and keeps a product of four such factors finite in float32 (3.4e38), the loss's dtype.
+#: ``log(y) / 0 / 3`` as ``{3333333.3333333335}log(y)``). 1e9 admits all of these with room; it
+#: rejects ``{1e400}`` (inf) and keeps a product of four such factors finite in float32 (3.4e38),
+#: the loss's dtype.
 MAX_COEFFICIENT = 1e9
 
 #: Largest ``|n|`` of an integer leaf: 2**24, below which every integer is exact in float32 (the
 #: loss's dtype), so the compiled loss, the exported module and the canonical form agree exactly.
 #: GLO's leaves are 1 and -1 and its integer mutation moves them by one (GLO III-A), so no search
-#: comes near; the canonical form writes 1/EPS = 10,000,000. At most 8 digits are ever converted,
-#: far from Python's 4,300-digit ``int`` limit and from floats that overflow in ``evaluate``.
+#: comes near; the canonical form writes ``x / 0`` as ``10000000 * x`` (1/EPS). At most 8 digits
+#: are ever converted, far from Python's 4,300-digit ``int`` limit and from floats that overflow
+#: in ``evaluate``.
 MAX_INTEGER = 2**24
 
 
