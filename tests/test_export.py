@@ -11,14 +11,15 @@ from types import ModuleType
 import optuna
 import pytest
 import torch
-from _evaluation_studies import GOOD_THETA, add_taylor_trial, study_with_generations
+from _evaluation_studies import GOOD_THETA, add_taylor_trial, study_with_generations, tiny_spec
 
 import optuna_glo
 from optuna_glo.cli import main
 from optuna_glo.losses import BaikalCMA, TaylorGLOLoss
 from optuna_glo.losses.trees import TreeLoss, parse
 from optuna_glo.objectives import get_task, train
-from optuna_glo.reports.export import export_loss, export_study
+from optuna_glo.reports.export import export_loss, export_study, loss_module_source
+from optuna_glo.runtime.study import create_study
 
 TREES = [
     "log(y) - x / y",
@@ -137,3 +138,82 @@ def test_export_command(tmp_path: Path, sqlite_url: str, capsys) -> None:
     with pytest.raises(ValueError, match="`trial_number` 99 is not a trial"):
         export_study(study, tmp_path / "x.py", trial_number=99)
     sys.modules.pop("my_loss", None)
+
+
+#: Study names, formulas and attrs a shared database may hold, each trying to end the docstring,
+#: add a line of code or reach the terminal of whoever reads the module.
+HOSTILE = [
+    '"""',
+    'a"""\nimport os\nos.system("touch PWNED")\n"""',
+    "\n",
+    "\x1b[2J\x1b]0;owned\x07",
+    "'); import os; ('",
+    "\u2028import os\u2029",
+    "trailing backslash\\",
+    "\\N{",
+    "\u202eevil\u202c",
+    '" + __import__("os").system("touch PWNED") + "',
+]
+
+
+def _without_docstring(source: str) -> str:
+    """The module's AST with its docstring's text blanked: what must not depend on stored text."""
+    module = ast.parse(source)
+    docstring = module.body[0]
+    assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+    docstring.value.value = ""
+    return ast.dump(module)
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "\ud800 a lone surrogate"])
+def test_stored_text_in_the_module_is_data(text: str) -> None:
+    loss = TreeLoss(parse(TREES[1]))
+    benign = loss_module_source(loss, source="study 'tiny'")
+    hostile = loss_module_source(loss, source=f"study {text!r} {text}")
+    assert hostile.isascii()
+    assert _without_docstring(hostile) == _without_docstring(benign)
+    docstring = ast.get_docstring(ast.parse(hostile))
+    assert docstring is not None
+    assert all(line.isprintable() for line in docstring.splitlines())
+
+
+def _tree_study(url: str, name: str, *, formula: str, tree: str = TREES[1]) -> None:
+    study = create_study(tiny_spec(name), url)
+    study.add_trial(optuna.trial.create_trial(
+        value=0.99, user_attrs={"loss_tree": tree, "loss_formula": formula}
+    ))
+
+
+def test_export_of_studies_with_hostile_names_and_attrs(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _tree_study(sqlite_url, "tiny", formula="log(y)")
+    assert main(["export", "--study", "tiny", "--storage", sqlite_url, "--out", "benign.py"]) == 0
+    benign = (tmp_path / "benign.py").read_text()
+    names = set(vars(_import(tmp_path / "benign.py")))
+    for k, text in enumerate(HOSTILE):
+        _tree_study(sqlite_url, text, formula=text)
+        out = tmp_path / f"hostile{k}.py"
+        assert main(["export", "--study", text, "--storage", sqlite_url, "--out", out.name]) == 0
+        capsys.readouterr()
+        hostile = out.read_text()
+        compile(hostile, out.name, "exec")
+        assert _without_docstring(hostile) == _without_docstring(benign), text
+        # Importing it defines what the template defines and does nothing else.
+        module = _import(out)
+        assert set(vars(module)) == names
+        assert TreeLoss(parse(TREES[1])).formula() == module.FORMULA
+        assert capsys.readouterr() == ("", "")
+        assert not (tmp_path / "PWNED").exists()
+
+
+def test_export_of_a_stored_tree_that_does_not_parse_is_a_user_error(
+    tmp_path: Path, sqlite_url: str, capsys
+) -> None:
+    _tree_study(sqlite_url, "tiny", formula="log(y)", tree='"""; import os; """')
+    out = tmp_path / "x.py"
+    assert main(["export", "--study", "tiny", "--storage", sqlite_url, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "stored loss tree ('loss_tree') is not a loss tree: Unexpected character '\"'" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

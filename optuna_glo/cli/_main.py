@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from optuna_glo.cli import _evaluate_commands, _launch_command, _study_commands, _tasks_command
+from optuna_glo.cli._safe_text import printable
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
 COMMANDS: list[ModuleType] = [
@@ -57,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except _user_errors() as err:
-        print(f"optuna-glo {args.command}: error: {err}", file=sys.stderr)
+        # Messages quote stored names and values: one line, no terminal control codes.
+        print(f"optuna-glo {args.command}: error: {printable(err, limit=2000)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"optuna-glo {args.command}: interrupted", file=sys.stderr)

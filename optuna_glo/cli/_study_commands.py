@@ -12,6 +12,7 @@ from optuna_glo.cli._arguments import (
     add_training_arguments,
     artifact_hooks,
 )
+from optuna_glo.cli._safe_text import printable
 from optuna_glo.cli._worker_options import add_worker_options, worker_options
 from optuna_glo.runtime.storage import DEFAULT_STORAGE
 
@@ -128,18 +129,24 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def describe_best(study_name: str, storage_url: str) -> str:
-    """The best trial's loss and value, next to the stored cross-entropy baseline."""
+    """The best trial's loss and value, next to the stored cross-entropy baseline.
+
+    The formula is rendered from the loss read back from the trial (the one ``export`` writes),
+    never the stored ``loss_formula`` text; every stored string is passed through
+    :func:`~optuna_glo.cli._safe_text.printable`.
+    """
     from optuna.trial import TrialState
 
-    from optuna_glo.keys import BASELINE_ATTR, FORMULA_ATTR
+    from optuna_glo.keys import BASELINE_ATTR
     from optuna_glo.runtime.study import load_study
+    from optuna_glo.suggest import load_loss
 
     study, spec = load_study(study_name, storage_url, with_sampler=False)
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     lines = [
-        f"Study {study_name!r}: {spec.method} on {spec.study.task}, {len(complete)} of "
-        f"{spec.n_trials} trials complete."
+        f"Study {printable(study_name)!r}: {printable(spec.method)} on "
+        f"{printable(spec.study.task)}, {len(complete)} of {spec.n_trials} trials complete."
     ]
     if not complete:
         lines.append("No completed trial yet: start a worker.")
@@ -148,22 +155,33 @@ def describe_best(study_name: str, storage_url: str) -> str:
         return "\n".join([*lines, *_summarize_comparison(complete)])
     best = study.best_trial
     assert best.value is not None
-    formula = best.user_attrs.get(FORMULA_ATTR, "(no formula recorded)")
+    try:
+        formula = load_loss(best).formula()
+    except ValueError as err:  # a stored loss that is not one: say so, print nothing of it
+        formula = f"(its loss cannot be read: {err})"
     lines.append(f"Best loss: trial {best.number}, validation accuracy {best.value:.4f}")
-    lines.append(f"  {formula}")
+    lines.append(f"  {printable(formula, limit=None)}")
     baseline = study.user_attrs.get(BASELINE_ATTR)
     if baseline is not None:
-        diff = best.value - baseline["value"]
-        lines.append(
-            f"Cross-entropy, trained the same way (lr {baseline['lr']:g}, {baseline['steps']} "
-            f"steps, seed {baseline['seed']}): {baseline['value']:.4f}"
-        )
-        lines.append(
-            f"Difference: {diff:+.4f} ({'better' if diff > 0 else 'not better'} than "
-            "cross-entropy on one partial training run each; repeated full-length runs with "
-            "statistics are the real test)."
-        )
+        lines.extend(_baseline_lines(baseline, best.value))
     return "\n".join(lines)
+
+
+def _baseline_lines(baseline: Any, best_value: float) -> list[str]:
+    """The stored cross-entropy baseline next to the best value (a malformed record: one line)."""
+    try:
+        value, lr = float(baseline["value"]), float(baseline["lr"])
+        steps, seed = int(baseline["steps"]), int(baseline["seed"])
+    except (TypeError, KeyError, ValueError, OverflowError):
+        return ["Cross-entropy, trained the same way: the stored record is unreadable."]
+    diff = best_value - value
+    return [
+        f"Cross-entropy, trained the same way (lr {lr:g}, {steps} steps, seed {seed}): "
+        f"{value:.4f}",
+        f"Difference: {diff:+.4f} ({'better' if diff > 0 else 'not better'} than "
+        "cross-entropy on one partial training run each; repeated full-length runs with "
+        "statistics are the real test).",
+    ]
 
 
 def _summarize_comparison(trials: list[Any]) -> list[str]:
@@ -176,8 +194,8 @@ def _summarize_comparison(trials: list[Any]) -> list[str]:
     lines = ["loss                 steps    mean (std)         n"]
     for (loss, steps), values in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         std = statistics.stdev(values) if len(values) > 1 else 0.0
-        lines.append(f"{loss:<20} {steps:<8} {statistics.mean(values):.4f} ({std:.4f})   "
-                     f"{len(values)}")
+        lines.append(f"{printable(loss, limit=40):<20} {steps:<8} "
+                     f"{statistics.mean(values):.4f} ({std:.4f})   {len(values)}")
     return lines
 
 

@@ -11,6 +11,10 @@ The module computes exactly what the project's loss computes, operation for oper
 model trained with it is the model trained with the project's loss. Expression trees become
 Python expressions generated from the parsed tree (only the grammar's operators and numbers),
 never from stored text.
+
+Stored text (the study name, which a shared database can hold with any characters) is data in the
+module, never code: in the docstring it is escaped to printable ASCII with every quote and
+backslash escaped (``_docstring_text``), and ``FORMULA`` is an ``ascii()`` literal.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-FORMULA = {formula_repr}
+FORMULA = {formula_literal}
 
 #: Smallest prediction used where the loss takes log(y), sqrt(y) or divides by y.
 EPS = 1e-7
@@ -109,6 +113,27 @@ class FoundLoss(nn.Module):
     def extra_repr(self) -> str:
         return f"reduction={{self.reduction!r}}"
 '''
+
+
+def _docstring_text(text: str, *, limit: int = 300) -> str:
+    r"""``text`` written so that it stands inside the module's triple-quoted docstring as data.
+
+    Printable ASCII stays as it is, except ``"`` and ``\``, which are escaped; every other
+    character (line breaks, terminal escapes, bidi controls, U+2028, non-ASCII letters) is written
+    as its escape sequence with the backslash escaped, so the docstring shows ``\x1b`` rather than
+    holding an ESC. No value can close the docstring or start a line of code. At most ``limit``
+    characters of ``text`` are written.
+    """
+    shown = text if len(text) <= limit else text[:limit] + "..."
+    out = []
+    for char in shown:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif " " <= char <= "~":
+            out.append(char)
+        else:
+            out.append(ascii(char)[1:-1].replace("\\", "\\\\"))
+    return "".join(out)
 
 
 def _taylor_parts(loss: TaylorGLOLoss) -> tuple[str, str]:
@@ -213,8 +238,10 @@ def loss_module_source(
     formula_fn = getattr(loss, "formula", None)
     formula = str(formula_fn()) if callable(formula_fn) else ""
     return _HEADER.format(
-        title=title, version=__version__, source=source, formula=formula, module=module,
-        formula_repr=repr(formula), init=init, pointwise=pointwise,
+        title=_docstring_text(title), version=_docstring_text(__version__),
+        source=_docstring_text(source), formula=_docstring_text(formula, limit=100_000),
+        module=_docstring_text(module), formula_literal=ascii(formula), init=init,
+        pointwise=pointwise,
     )
 
 

@@ -13,7 +13,8 @@ from optuna_glo.runtime.methods import make_sampler, spec_task
 from optuna_glo.runtime.spec import SpecError, StudySpec, spec_from_json
 from optuna_glo.runtime.storage import open_storage, redact
 
-#: Study user attribute holding the cross-entropy baseline measured by ``optuna-glo run``.
+#: How many existing study names a "no study named" error lists.
+_LISTED_NAMES = 20
 
 
 class StudyError(RuntimeError):
@@ -76,7 +77,11 @@ def load_study(
         study = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
         names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
-        known = ", ".join(names) if names else "none"
+        # Stored names are quoted with repr (escapes visible, never sent to a terminal as they
+        # are), and only the first few are listed.
+        known = ", ".join(repr(name[:100]) for name in names[:_LISTED_NAMES]) or "none"
+        if len(names) > _LISTED_NAMES:
+            known += f" and {len(names) - _LISTED_NAMES} more"
         raise StudyError(
             f"No study named {study_name!r} in {redact(storage_url)}. Studies there: {known}. "
             "Create one with `optuna-glo create-study SPEC --storage URL`."

@@ -15,7 +15,12 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_glo.keys import THETA_PREFIX, TREE_ATTR, TREE_KEY
-from optuna_glo.losses import ClassificationLoss, TaylorGLOLoss, order_from_n_params
+from optuna_glo.losses import (
+    ClassificationLoss,
+    TaylorGLOLoss,
+    n_taylor_params,
+    order_from_n_params,
+)
 
 if TYPE_CHECKING:
     from optuna_glo.losses.trees import TreeLoss
@@ -23,33 +28,81 @@ if TYPE_CHECKING:
 #: Reads the loss of a trial, or returns ``None`` when the trial does not carry one of its kind.
 LossReader = Callable[[FrozenTrial], ClassificationLoss | None]
 
+#: Highest TaylorGLO order read from a trial: a stored parameter vector longer than this order's
+#: (2 + 20 * 21 / 2 = 212 entries; the paper's order 3 has 8, TaylorGLO eq. 5) is refused before
+#: anything is built from it.
+MAX_READ_ORDER = 20
+
+#: Largest ``|theta_i|`` read from a trial: far outside any search's bounds (``keys.THETA_BOUNDS``
+#: is +-20), and small enough that the third power of a shifted label stays finite in float32.
+MAX_READ_THETA = 1e9
 
 
 def read_tree_loss(trial: FrozenTrial) -> TreeLoss | None:
-    """The GLO expression-tree loss of ``trial``, if it carries a tree."""
-    text = trial.user_attrs.get(TREE_ATTR, trial.system_attrs.get(TREE_KEY))
-    if not isinstance(text, str):
-        return None
-    from optuna_glo.losses.trees import TreeLoss, parse
+    """The GLO expression-tree loss of ``trial``, if it carries a tree.
 
-    return TreeLoss(parse(text))
+    The text comes from a shared database: it is read by the project's parser only, and a stored
+    value that is not a loss tree is a one-line ``ValueError`` naming the trial.
+    """
+    text = trial.user_attrs.get(TREE_ATTR, trial.system_attrs.get(TREE_KEY))
+    if text is None:
+        return None
+    from optuna_glo.losses.trees import TreeLoss, TreeSyntaxError, parse
+
+    if not isinstance(text, str):
+        raise ValueError(
+            f"Trial {trial.number}'s stored loss tree ({TREE_ATTR!r}) must be text. It is a "
+            f"{type(text).__name__}: the storage holds a value optuna-glo did not write."
+        )
+    try:
+        return TreeLoss(parse(text))
+    except TreeSyntaxError as err:
+        raise ValueError(
+            f"Trial {trial.number}'s stored loss tree ({TREE_ATTR!r}) is not a loss tree: "
+            f"{err.message} at position {err.position}. The storage holds a value optuna-glo "
+            "did not write, or one it no longer reads."
+        ) from None
+
+
+def _theta_index(name: str) -> int | None:
+    """``K`` of a parameter named ``taylor_theta_K`` (ASCII digits, at most 3), else ``None``."""
+    suffix = name[len(THETA_PREFIX) :] if name.startswith(THETA_PREFIX) else ""
+    if not (0 < len(suffix) <= 3 and suffix.isascii() and suffix.isdigit()):
+        return None
+    return int(suffix)
+
+
+def _theta_value(trial: FrozenTrial, name: str) -> float:
+    value = trial.params[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not abs(value) <= MAX_READ_THETA  # also refuses nan and inf
+    ):
+        raise ValueError(
+            f"Trial {trial.number}'s TaylorGLO parameter {name!r} must be a number of at most "
+            f"{MAX_READ_THETA:g} in absolute value. It is {str(value)[:40]!r}."
+        )
+    return float(value)
 
 
 def read_taylor_loss(trial: FrozenTrial) -> TaylorGLOLoss | None:
     """The TaylorGLO loss of ``trial`` from its ``taylor_theta_K`` parameters, if it has them."""
-    indices = sorted(
-        int(name[len(THETA_PREFIX) :])
-        for name in trial.params
-        if name.startswith(THETA_PREFIX) and name[len(THETA_PREFIX) :].isdigit()
-    )
-    if not indices:
+    named = {k: name for name in trial.params if (k := _theta_index(name)) is not None}
+    if not named:
         return None
+    indices = sorted(named)
+    if len(indices) > n_taylor_params(MAX_READ_ORDER):
+        raise ValueError(
+            f"Trial {trial.number} has {len(indices)} TaylorGLO parameters, more than an order-"
+            f"{MAX_READ_ORDER} loss has ({n_taylor_params(MAX_READ_ORDER)})."
+        )
     if indices != list(range(len(indices))):
         raise ValueError(
             f"Trial {trial.number} has TaylorGLO parameters {indices}, not 0..{len(indices) - 1}."
         )
     order_from_n_params(len(indices))  # a clear error for an impossible count
-    return TaylorGLOLoss([float(trial.params[f"{THETA_PREFIX}{i}"]) for i in indices])
+    return TaylorGLOLoss([_theta_value(trial, named[i]) for i in indices])
 
 
 #: Readers tried in order; the first that returns a loss wins. Extend for new methods.
@@ -130,7 +183,8 @@ def resolve_loss(name: str, study: optuna.Study | None = None) -> tuple[str, Cla
             return f"best (trial {trial.number})", load_loss(trial)
         number = name[len("trial:") :]
         trials = study.get_trials(deepcopy=False)
-        matches = [t for t in trials if number.isdigit() and t.number == int(number)]
+        valid = number.isascii() and number.isdigit() and len(number) <= 18
+        matches = [t for t in trials if valid and t.number == int(number)]
         if not matches:
             raise ValueError(f"Loss {name!r}: study {study.study_name!r} has no trial {number}.")
         return f"trial {matches[0].number}", load_loss(matches[0])
@@ -141,8 +195,9 @@ def resolve_loss(name: str, study: optuna.Study | None = None) -> tuple[str, Cla
     try:
         return name, TreeLoss(parse(name))
     except TreeSyntaxError as err:
+        shown = name if len(name) <= 60 else name[:60] + "..."
         raise ValueError(
-            f"Loss {name!r} is neither 'best', 'trial:N', a named loss "
+            f"Loss {shown!r} is neither 'best', 'trial:N', a named loss "
             f"({', '.join(sorted(NAMED_LOSSES))}) nor a loss expression ({err.message} at "
             f"position {err.position})."
         ) from None

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from tree_strategies import trees
 
 from optuna_glo.losses.trees import (
+    MAX_COEFFICIENT,
+    MAX_TEXT_LENGTH,
     MAX_TREE_DEPTH,
     Node,
     TreeSyntaxError,
@@ -26,7 +28,7 @@ X, Y = Node("x"), Node("y")
 
 
 @settings(max_examples=200, deadline=None)
-@given(trees(with_coefficients=True))
+@given(trees(with_coefficients=True, coefficient_bound=MAX_COEFFICIENT))
 def test_parse_inverts_str(tree: Node) -> None:
     assert parse(str(tree)) == tree
 
@@ -134,3 +136,60 @@ def test_paths_and_replacement() -> None:
     assert subtree_at(tree, (1, 0)) == X
     assert str(replace_at(tree, (1, 0), parse("x^2"))) == "log(y) - x^2 / y"
     assert size(tree) == 6 and depth(tree) == 2 and depth(X) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("{1e400}x", 1, "Coefficient '1e400' is out of range"),
+        ("{-1e10}x", 1, "at most 1,000,000,000 in absolute value"),
+        ("{nan}x", 0, "Malformed coefficient"),
+        ("{inf}x", 0, "Malformed coefficient"),
+        ("{1e}x", 0, "Malformed coefficient"),
+        ("{1.5", 0, "Malformed coefficient"),
+        ("x + " + "9" * 5000, 4, "Integer '999999999999999999999999999999...' is out of range"),
+        ("x * -" + "1" * 400, 5, "at most 16,777,216 in absolute value"),
+        ("16777217", 0, "out of range"),
+        ("x + é", 4, "Unexpected character 'é'"),
+        ("x +\x1b[2J y", 3, "Unexpected character '\\x1b'"),
+    ],
+)
+def test_numbers_out_of_range_are_syntax_errors(text: str, position: int, fragment: str) -> None:
+    # Python raises a plain ValueError for an int of over 4,300 digits, float() gives inf for
+    # 1e400, and a 400-digit constant overflowed later, in evaluate: all are refused here.
+    with pytest.raises(TreeSyntaxError) as info:
+        parse(text)
+    assert info.value.position == position
+    assert fragment in info.value.message
+    shown = str(info.value).split("\n")[1]
+    assert shown.isprintable()  # stored escapes are shown as "?", never sent to a terminal
+
+
+def test_numbers_at_the_limits_parse_and_compute() -> None:
+    tree = parse(f"{{{-MAX_COEFFICIENT:.0f}}}x - 16777216 * y + -0016777216 + {{1e-300}}x")
+    assert str(tree) == "{-1000000000}x - 16777216 * y + -16777216 + {1e-300}x"
+    assert parse(str(tree)) == tree
+    assert parse("00007") == const(7)
+
+
+def test_depth_is_linear_and_long_chains_stop_early() -> None:
+    chain = X
+    for _ in range(10_000):  # depth() once built a path per node: 1.1 s for this chain
+        chain = Node("+", (chain, X))
+    assert depth(chain) == 10_000
+    with pytest.raises(TreeSyntaxError, match="deeper than") as info:
+        parse("x" + " + x" * 4000)
+    assert info.value.position == 4 * (MAX_TREE_DEPTH + 1) - 2  # the 65th "+", not the end
+
+
+def test_a_tree_whose_written_form_is_too_long_is_refused() -> None:
+    # Compact text that would be written longer ("x*x" is written "x * x"): accepted, it could not
+    # be read back, so it is refused.
+    def balanced(levels: int) -> str:
+        return "x" if levels == 0 else f"({balanced(levels - 1)}*{balanced(levels - 1)})"
+
+    text = balanced(12)
+    assert len(text) == 16_381 <= MAX_TEXT_LENGTH
+    with pytest.raises(TreeSyntaxError, match="written in full is 20475 characters"):
+        parse(text)
+    assert parse(balanced(11)) == parse(str(parse(balanced(11))))

@@ -24,7 +24,13 @@ from optuna_glo.losses.trees._compile import (
     safe_sqrt,
     untrainable_reason,
 )
-from optuna_glo.losses.trees._grammar import MAX_TEXT_LENGTH, TreeSyntaxError, parse
+from optuna_glo.losses.trees._grammar import (
+    MAX_COEFFICIENT,
+    MAX_INTEGER,
+    MAX_TEXT_LENGTH,
+    TreeSyntaxError,
+    parse,
+)
 from optuna_glo.losses.trees._nodes import (
     ARITY,
     BINARY_OPS,
@@ -62,7 +68,9 @@ __all__ = [
     "BINARY_OPS",
     "CONST",
     "DEFAULT_NODE_WEIGHTS",
+    "MAX_COEFFICIENT",
     "MAX_EXPANDED_TERMS",
+    "MAX_INTEGER",
     "MAX_TEXT_LENGTH",
     "MAX_TREE_DEPTH",
     "UNARY_OPS",

@@ -136,8 +136,18 @@ def size(tree: Node) -> int:
 
 
 def depth(tree: Node) -> int:
-    """Edges on the longest root-to-leaf path: a leaf has depth 0, ``log(y)`` depth 1."""
-    return max(len(path) for path, _ in iter_paths(tree))
+    """Edges on the longest root-to-leaf path: a leaf has depth 0, ``log(y)`` depth 1.
+
+    Linear in the number of nodes (no paths are built), so that the parser can measure a deep
+    chain such as ``x + x + ... + x`` from stored text before rejecting it.
+    """
+    deepest = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in node.children)
+    return deepest
 
 
 def subtree_at(tree: Node, path: Path) -> Node:
