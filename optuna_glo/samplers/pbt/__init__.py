@@ -1,0 +1,38 @@
+"""Population-based training of losses and hyperparameters as Optuna samplers.
+
+:class:`EPBTSampler` is EPBT (Liang, Gonzalez, Shahrzad and Miikkulainen, "Regularized
+Evolutionary Population-Based Training", section 3, Algorithm 1); :class:`PBTSampler` is PBT as
+that paper's baselines ran it (section 4.1). A trial is one training segment of one individual;
+it inherits the weights of its parent trial. The operators are pure functions
+of numpy arrays and an explicit generator.
+"""
+
+from optuna_glo.samplers.pbt._crossover import uniform_crossover
+from optuna_glo.samplers.pbt._mutation import explore, gaussian_mutation
+from optuna_glo.samplers.pbt._selection import best, quantile_size, tournament, truncation
+from optuna_glo.samplers.pbt._space import (
+    SGD_LR_BOUNDS,
+    SGD_MOMENTUM_BOUNDS,
+    TAYLOR_BOUNDS,
+    SearchSpace,
+    Variable,
+    sgd_space,
+    taylor_space,
+)
+
+__all__ = [
+    "SGD_LR_BOUNDS",
+    "SGD_MOMENTUM_BOUNDS",
+    "TAYLOR_BOUNDS",
+    "SearchSpace",
+    "Variable",
+    "best",
+    "explore",
+    "gaussian_mutation",
+    "quantile_size",
+    "sgd_space",
+    "taylor_space",
+    "tournament",
+    "truncation",
+    "uniform_crossover",
+]
