@@ -3,12 +3,15 @@
 :class:`EPBTSampler` is EPBT (Liang, Gonzalez, Shahrzad and Miikkulainen, "Regularized
 Evolutionary Population-Based Training", section 3, Algorithm 1); :class:`PBTSampler` is PBT as
 that paper's baselines ran it (section 4.1). A trial is one training segment of one individual;
-it inherits the weights of its parent trial. The operators are pure functions
+it inherits the weights of the trial :func:`parent_of` names. The operators are pure functions
 of numpy arrays and an explicit generator.
 """
 
+from optuna_glo.samplers.pbt._attrs import generation_of, lineage_of, parent_of, start_epoch
 from optuna_glo.samplers.pbt._crossover import uniform_crossover
+from optuna_glo.samplers.pbt._epbt import EPBTSampler
 from optuna_glo.samplers.pbt._mutation import explore, gaussian_mutation
+from optuna_glo.samplers.pbt._pbt import PBT_TAYLOR_INIT, PBTSampler
 from optuna_glo.samplers.pbt._selection import best, quantile_size, tournament, truncation
 from optuna_glo.samplers.pbt._space import (
     SGD_LR_BOUNDS,
@@ -21,16 +24,23 @@ from optuna_glo.samplers.pbt._space import (
 )
 
 __all__ = [
+    "PBT_TAYLOR_INIT",
     "SGD_LR_BOUNDS",
     "SGD_MOMENTUM_BOUNDS",
     "TAYLOR_BOUNDS",
+    "EPBTSampler",
+    "PBTSampler",
     "SearchSpace",
     "Variable",
     "best",
     "explore",
     "gaussian_mutation",
+    "generation_of",
+    "lineage_of",
+    "parent_of",
     "quantile_size",
     "sgd_space",
+    "start_epoch",
     "taylor_space",
     "tournament",
     "truncation",

@@ -16,5 +16,5 @@ def check_rate(name: str, value: float, upper: float | None = 1.0) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = ok and 0.0 <= value < float("inf") and (upper is None or value <= upper)
     if not ok:
-        where = "in [0, 1]" if upper is not None else "finite and >= 0"
+        where = f"in [0, {upper:g}]" if upper is not None else "finite and >= 0"
         raise ValueError(f"`{name}` must be {where}. The specified `{name}` is {value!r}.")
