@@ -72,6 +72,7 @@ def test_bottom_quarter_copies_the_top_quarter_and_explores() -> None:
         previous, members = _members(study, g - 1), _members(study, g)
         assert [t.number for t in sampler.population(study, g - 1)] == [t.number for t in previous]
         assert len(members) == P  # every member trains every generation
+        assert sampler.elites(study, g) == []
         ranked = sorted(previous, key=lambda t: (-t.value, t.number))
         top, bottom = ranked[:2], ranked[-2:]  # 25% of 8
         by_number = {t.number: t for t in previous}

@@ -133,6 +133,7 @@ def test_generations_parents_elites_and_lineages(
         elites = [t for t in populations[g] if generation_of(t) < g]
         best = sorted(populations[g - 1], key=lambda t: (-t.value, t.number))[:k]
         assert {t.number for t in elites} == {t.number for t in best}
+        assert [t.number for t in sampler.elites(study, g)] == sorted(t.number for t in best)
     # Selection works: the population's best fitness never drops and ends above generation 0's.
     bests = [max(t.value for t in p) for p in populations]
     assert bests == sorted(bests) and bests[-1] > bests[0]

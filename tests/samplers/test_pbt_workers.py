@@ -121,7 +121,7 @@ def test_threads_of_one_process_wait_for_each_other() -> None:
     running: list[int] = []
 
     def objective(trial: optuna.Trial) -> float:
-        generation = generation_of(study._storage.get_trial(trial._trial_id))
+        generation = generation_of(trial)  # a live trial: read from the storage
         with lock:
             running.append(generation or 0)
         time.sleep(0.02)

@@ -9,10 +9,11 @@ of numpy arrays and an explicit generator.
 
 from optuna_glo.samplers.pbt._attrs import generation_of, lineage_of, parent_of, start_epoch
 from optuna_glo.samplers.pbt._crossover import uniform_crossover
+from optuna_glo.samplers.pbt._elitism import best
 from optuna_glo.samplers.pbt._epbt import EPBTSampler
-from optuna_glo.samplers.pbt._mutation import explore, gaussian_mutation
+from optuna_glo.samplers.pbt._explore import explore
+from optuna_glo.samplers.pbt._mutation import gaussian_mutation
 from optuna_glo.samplers.pbt._pbt import PBT_TAYLOR_INIT, PBTSampler
-from optuna_glo.samplers.pbt._selection import best, quantile_size, tournament, truncation
 from optuna_glo.samplers.pbt._space import (
     SGD_LR_BOUNDS,
     SGD_MOMENTUM_BOUNDS,
@@ -22,6 +23,8 @@ from optuna_glo.samplers.pbt._space import (
     sgd_space,
     taylor_space,
 )
+from optuna_glo.samplers.pbt._tournament import tournament
+from optuna_glo.samplers.pbt._truncation import quantile_size, truncation
 
 __all__ = [
     "PBT_TAYLOR_INIT",

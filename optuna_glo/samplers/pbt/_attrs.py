@@ -51,14 +51,22 @@ def _count(attrs: Mapping[str, Any], key: str) -> int | None:
     return value
 
 
-def generation_of(trial: FrozenTrial) -> int | None:
+def generation_of(trial: optuna.Trial | FrozenTrial) -> int | None:
     """The generation of a trial of :class:`EPBTSampler` or :class:`PBTSampler` (None: neither).
 
-    Pass a :class:`~optuna.trial.FrozenTrial` read after the sampler ran (``study.trials``); for
-    a live trial, ``generation_of(study._storage.get_trial(trial._trial_id))``.
+    A live :class:`optuna.Trial` is read from the storage; a
+    :class:`~optuna.trial.FrozenTrial` as it is (read it after the sampler ran).
     """
+    if isinstance(trial, optuna.Trial):
+        attrs = system_attrs_of(trial.study, trial)
+    elif isinstance(trial, FrozenTrial):
+        attrs = trial.system_attrs
+    else:
+        raise TypeError(
+            f"`trial` must be an optuna.Trial or a FrozenTrial. It is a {type(trial).__name__}."
+        )
     for key in _GENERATION_KEYS:
-        generation = _count(trial.system_attrs, key)
+        generation = _count(attrs, key)
         if generation is not None:
             return generation
     return None

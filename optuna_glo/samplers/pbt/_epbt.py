@@ -10,11 +10,12 @@ from optuna.samplers import BaseSampler
 from optuna_glo.samplers.pbt._base import PopulationSampler
 from optuna_glo.samplers.pbt._checks import check_int, check_rate
 from optuna_glo.samplers.pbt._crossover import uniform_crossover
+from optuna_glo.samplers.pbt._elitism import best
 from optuna_glo.samplers.pbt._individual import Assignment, Individual
 from optuna_glo.samplers.pbt._mutation import gaussian_mutation
-from optuna_glo.samplers.pbt._selection import best, tournament
 from optuna_glo.samplers.pbt._space import SearchSpace, taylor_space
 from optuna_glo.samplers.pbt._ticket import Layout
+from optuna_glo.samplers.pbt._tournament import tournament
 
 
 class EPBTSampler(PopulationSampler):

@@ -1,11 +1,7 @@
-"""Changing an individual's hyperparameters: EPBT's mutation (section 3.2) and PBT's explore
-step (section 4.1). Both act on an ``(individuals, variables)`` array of values and clip the
-result into the space's bounds.
-"""
+"""EPBT's mutation (section 3.2, Stage 2, the operator gamma), on an ``(individuals,
+variables)`` array of values, clipped into the space's bounds."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,25 +33,3 @@ def gaussian_mutation(
     fresh = space.reset(rng, values.shape[0])
     mutated = np.where(reinit, fresh, values * (1.0 + sigma * noise))
     return space.clip(mutated), reinit
-
-
-def explore(
-    rng: np.random.Generator,
-    values: np.ndarray,
-    space: SearchSpace,
-    *,
-    factors: Sequence[float],
-    resample_prob: float,
-) -> np.ndarray:
-    """PBT's explore step (EPBT section 4.1: "a mixture of both random resets and multiplicative
-    perturbations of magnitude 1.2").
-
-    Each value is, independently, resampled over the bounds with probability ``resample_prob``,
-    otherwise multiplied by one of ``factors`` drawn uniformly (1.2 or 0.8: Jaderberg et al.,
-    2017, "randomly perturb the hyperparameter by a factor of 0.8 or 1.2"), then clipped.
-    """
-    picks = rng.integers(len(factors), size=values.shape)
-    resample = rng.random(values.shape) < resample_prob
-    fresh = space.reset(rng, values.shape[0])
-    perturbed = values * np.asarray(factors, dtype=float)[picks]
-    return space.clip(np.where(resample, fresh, perturbed))

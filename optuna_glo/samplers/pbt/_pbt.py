@@ -10,11 +10,12 @@ from optuna.samplers import BaseSampler
 
 from optuna_glo.samplers.pbt._base import PopulationSampler
 from optuna_glo.samplers.pbt._checks import check_int, check_rate
+from optuna_glo.samplers.pbt._elitism import best
+from optuna_glo.samplers.pbt._explore import explore
 from optuna_glo.samplers.pbt._individual import Assignment, Individual
-from optuna_glo.samplers.pbt._mutation import explore
-from optuna_glo.samplers.pbt._selection import best, quantile_size, truncation
 from optuna_glo.samplers.pbt._space import SearchSpace, taylor_space
 from optuna_glo.samplers.pbt._ticket import Layout
+from optuna_glo.samplers.pbt._truncation import quantile_size, truncation
 
 #: EPBT section 4.1: the PBT baseline's "loss parameters were initialized around zero". The paper
 #: gives no width; +/-1 is about one step of the same group's CMA-ES search, which starts at
