@@ -292,3 +292,23 @@ def test_start_epoch_follows_the_population_schedule() -> None:
         start_epoch(3, 0)
     with pytest.raises(ValueError, match=r"`generation` must be an int >= 0\. .* is -1\."):
         start_epoch(-1, 8)
+
+
+def test_added_and_enqueued_trials_take_slots_of_the_plan() -> None:
+    # A finished trial added with study.add_trial, and a trial enqueued with fixed params, each
+    # take the next slot like any new trial; their params are their individuals' values.
+    sampler = EPBTSampler(population_size=4, n_elites=2, seed=0, poll_interval=0.01)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    known = {n: 3.0 for n in NAMES}
+    distributions = {n: optuna.distributions.FloatDistribution(-10.0, 10.0) for n in NAMES}
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=known, distributions=distributions, value=10.0, user_attrs={"progress": 1}
+        )
+    )
+    study.enqueue_trial({n: -3.0 for n in NAMES})
+    study.optimize(objective, n_trials=sampler.n_trials(3) - 1)
+    assert study.trials[1].params == {n: -3.0 for n in NAMES}
+    assert [generation_of(t) for t in study.trials[1:4]] == [0, 0, 0]
+    assert [t.number for t in sampler.population(study, 0)] == [0, 1, 2, 3]
+    assert 0 in {t.number for t in sampler.elites(study, 1)}  # the added one is the best

@@ -189,9 +189,9 @@ class PopulationSampler(BaseGASampler):
     def elites(self, study: Study, generation: int) -> list[FrozenTrial]:
         """The members of ``P_generation`` carried over untrained from ``P_{generation-1}``:
         EPBT's elites (their trials belong to earlier generations); none in PBT."""
-        return [
-            t for t in self.population(study, generation) if self._generation(t) < generation
-        ]
+        members = self.population(study, generation)
+        where = ordinals(study._storage.get_all_trials(study._study_id, deepcopy=False))
+        return [t for t in members if where[t.number] < self._layout.start(generation)]
 
     def generation_closed(self, study: Study, generation: int) -> bool:
         """Whether every slot of ``generation`` and of the generations before it has finished."""
@@ -245,12 +245,9 @@ class PopulationSampler(BaseGASampler):
             _keep_alive(study, trial)
             time.sleep(self._poll_interval)
 
-    def _generation(self, trial: FrozenTrial) -> int:
-        ticket = read_ticket(trial.system_attrs)
-        return -1 if ticket is None else self._layout.locate(ticket[0])[0]
-
     def _individuals(self, study: Study, trials: Sequence[FrozenTrial]) -> list[Individual]:
-        return individuals(study, self._space, self._layout, trials)
+        where = ordinals(study._storage.get_all_trials(study._study_id, deepcopy=False))
+        return individuals(study, self._space, self._layout, trials, where)
 
     # ------------------------------------------------------------------- shared study settings
 

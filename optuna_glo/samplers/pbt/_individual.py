@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +13,7 @@ from optuna.trial import FrozenTrial
 from optuna_glo.keys import LINEAGE_KEY
 from optuna_glo.samplers.pbt._attrs import individual_values
 from optuna_glo.samplers.pbt._space import SearchSpace
-from optuna_glo.samplers.pbt._ticket import Layout, read_ticket
+from optuna_glo.samplers.pbt._ticket import Layout
 
 _logger = optuna.logging.get_logger(__name__)
 
@@ -42,16 +42,20 @@ class Assignment:
 
 
 def individuals(
-    study: optuna.Study, space: SearchSpace, layout: Layout, trials: Sequence[FrozenTrial]
+    study: optuna.Study,
+    space: SearchSpace,
+    layout: Layout,
+    trials: Sequence[FrozenTrial],
+    where: Mapping[int, int],
 ) -> list[Individual]:
-    """The completed ``trials`` as individuals; a trial whose stored values do not parse (or
-    that has no value for a variable of ``space``) is left out, with a warning."""
+    """The completed ``trials`` as individuals (``where``: trial number -> ordinal); a trial
+    whose stored values do not parse, or that has no value for a variable of ``space``, is left
+    out, with a warning."""
     sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
     out = []
     for t in trials:
         try:
             values = individual_values(t, space)
-            ticket = read_ticket(t.system_attrs)
         except ValueError as e:
             _logger.warning(f"Trial {t.number} is left out of the population: {e}")
             continue
@@ -64,7 +68,7 @@ def individuals(
                 values=values,
                 fitness=sign * float(t.value),
                 lineage=lineage if isinstance(lineage, int) else t.number,
-                slot=-1 if ticket is None else layout.locate(ticket[0])[1],
+                slot=layout.locate(where[t.number])[1],
             )
         )
     return out
