@@ -1,7 +1,8 @@
 """optuna-glo: search for better neural-network training losses as Optuna studies.
 
-Methods: GLO (Gonzalez & Miikkulainen, CEC 2020) and TaylorGLO (Gonzalez & Miikkulainen,
-arXiv 2002.00059). Put a loss search into your own objective::
+Methods: GLO (Gonzalez & Miikkulainen, CEC 2020), TaylorGLO (Gonzalez & Miikkulainen,
+arXiv 2002.00059) and EPBT (Liang, Gonzalez, Shahrzad & Miikkulainen, with its PBT baselines).
+Put a loss search into your own objective::
 
     import optuna_glo
 
@@ -11,10 +12,14 @@ arXiv 2002.00059). Put a loss search into your own objective::
 """
 
 from optuna_glo.samplers import (
+    EPBTSampler,
     GeneticProgrammingSampler,
     GLOSampler,
+    PBTSampler,
     TaylorGLOSampler,
     coefficient_sampler,
+    sgd_space,
+    taylor_space,
     taylorglo_sampler,
 )
 from optuna_glo.suggest import (
@@ -29,16 +34,20 @@ from optuna_glo.suggest import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "EPBTSampler",
     "GLOSampler",
     "GeneticProgrammingSampler",
+    "PBTSampler",
     "TaylorGLOSampler",
     "__version__",
     "coefficient_sampler",
     "load_loss",
+    "sgd_space",
     "suggest_glo_loss",
     "suggest_loss_tree",
     "suggest_taylor_loss",
     "suggest_tree_coefficients",
     "taylor_param_names",
+    "taylor_space",
     "taylorglo_sampler",
 ]

@@ -19,6 +19,11 @@ THETA_BOUNDS = (-20.0, 20.0)
 #: Prefix of GLO's coefficient-phase parameter names: ``glo_c0``, ``glo_c1``, ...
 COEFFICIENT_PREFIX = "glo_c"
 
+#: The SGD hyperparameters PBT's third baseline tunes (EPBT section 4.1: "PBT set to optimize the
+#: learning rate and momentum of SGD with the standard cross-entropy loss function").
+SGD_LR_PARAM = "sgd_lr"
+SGD_MOMENTUM_PARAM = "sgd_momentum"
+
 #: Bounds of every free coefficient of a GLO tree. Merged coefficients reach past +/-4
 #: (BaikalCMA's ``c0 * c3 * c4`` is -4.17), so the bounds leave room around the start at 1.
 COEFFICIENT_BOUNDS = (-10.0, 10.0)
@@ -48,6 +53,25 @@ CACHED_FROM_KEY = "GeneticProgrammingSampler:cached_from"
 COEFFICIENT_TREE_KEY = "GLOSampler:coefficient_tree"
 #: The number of the trial a worker gave back, on the retry that re-runs it.
 GIVEN_BACK_ATTR = "optuna_glo:given_back_from"
+
+# -- Population-based training (EPBT, PBT): trial system attributes written by the samplers in
+#    ``optuna_glo.samplers.pbt`` and read by the worker (which weights to load) and the reports.
+
+#: A trial's generation: ``optuna.samplers.BaseGASampler``'s key, one per sampler class.
+EPBT_GENERATION_KEY = "EPBTSampler:generation"
+PBT_GENERATION_KEY = "PBTSampler:generation"
+#: The number of the trial whose final weights this trial starts from (absent or None: fresh
+#: weights, as in generation 0).
+PARENT_KEY = "optuna_glo:pbt:parent"
+#: The number of the generation-0 trial whose weights this trial's weights descend from.
+LINEAGE_KEY = "optuna_glo:pbt:lineage"
+#: The hyperparameter values the sampler gave the trial, ``{name: value}``.
+ASSIGNED_KEY = "optuna_glo:pbt:assigned"
+#: ``[ordinal, claimant]``: the trial's place in the run's sequence of slots and the number of the
+#: trial that claimed it (a retried copy keeps both).
+TICKET_KEY = "optuna_glo:pbt:ticket"
+#: Trial user attribute: how the sampler made the trial, in words (shown by optuna-dashboard).
+POPULATION_ORIGIN_ATTR = "population_origin"
 
 # -- Study attributes
 
