@@ -20,7 +20,7 @@ from types import FrameType
 from typing import IO, Any
 
 from optuna_glo.cli._arguments import add_artifact_arguments, add_study_arguments
-from optuna_glo.cli._worker_options import add_worker_options, worker_flags
+from optuna_glo.cli._worker_options import add_worker_options, worker_flags, worker_options
 
 
 def add_parser(subparsers: Any) -> None:
@@ -117,6 +117,7 @@ def launch_command(args: argparse.Namespace) -> int:
         raise ValueError(f"`--workers-per-gpu` must be >= 1, got {args.workers_per_gpu}.")
     if args.cpu_workers is not None and args.cpu_workers < 0:
         raise ValueError(f"`--cpu-workers` must be >= 0, got {args.cpu_workers}.")
+    worker_options(args)  # bad flags fail here, not in every child
     study, spec = load_study(args.study, args.storage, with_sampler=False, pool_size=2)
     gpus = choose_gpus(args.gpus, _visible_gpus())
     cpu_workers = args.cpu_workers

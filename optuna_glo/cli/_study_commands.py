@@ -78,12 +78,11 @@ def create_study_command(args: argparse.Namespace) -> int:
 def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> None:
     from optuna_glo.runtime.worker import run_worker
 
-    summary = run_worker(
-        study_name, args.storage, n_trials=n_trials, device=args.device,
-        data_dir=args.data_dir, download=args.download, progress=not args.no_progress,
-        **artifact_hooks(args),
-        **worker_options(args),
+    options = worker_options(
+        args, n_trials=n_trials, device=args.device, data_dir=args.data_dir,
+        download=args.download, progress=not args.no_progress, **artifact_hooks(args),
     )
+    summary = run_worker(study_name, args.storage, options)
     best = f"{summary.best_value:.4f}" if summary.best_value is not None else "none yet"
     print(
         f"This worker ran {summary.n_trials} trial(s) in {summary.seconds:.1f} s; the study's "
@@ -92,8 +91,6 @@ def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> No
 
 
 def worker_command(args: argparse.Namespace) -> int:
-    if args.n_trials is not None and args.n_trials < 1:
-        raise ValueError(f"`--n-trials` must be >= 1, got {args.n_trials}.")
     _work(args, args.study, args.n_trials)
     return 0
 

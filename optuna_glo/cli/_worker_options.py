@@ -1,13 +1,16 @@
 """Flags shared by ``worker`` and ``launch``: heartbeats, retries, connections, batch mode.
 
-Defaults live in :func:`optuna_glo.runtime.worker.run_worker` (not imported here: ``--help``
-stays fast); a flag left out is not passed on.
+Defaults and checks live in :class:`optuna_glo.runtime.worker.WorkerOptions` (imported only
+when a command runs: ``--help`` stays fast); a flag left out keeps its default.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optuna_glo.runtime.worker import WorkerOptions
 
 _FLAGS = (
     "heartbeat_interval", "grace_period", "max_retry", "pool_size", "reconnect_timeout",
@@ -51,20 +54,15 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def worker_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``run_worker`` keyword arguments from the flags given (none for commands without them)."""
-    options = {
-        name: getattr(args, name) for name in _FLAGS if getattr(args, name, None) is not None
-    }
-    interval = options.get("heartbeat_interval")
-    if interval is not None and interval < 0:
-        raise ValueError(f"`--heartbeat-interval` must be >= 0 (0: off), got {interval}.")
-    batch = options.get("population_batch")
-    if batch is not None and batch < 1:
-        raise ValueError(f"`--population-batch` must be >= 1, got {batch}.")
-    if interval == 0:
-        options["heartbeat_interval"] = None
-    return options
+def worker_options(args: argparse.Namespace, **fields: Any) -> WorkerOptions:
+    """The worker's options: the flags given (none for commands without them) and ``fields``.
+
+    A bad value raises a one-line ``ValueError`` naming the flag, its range and the value.
+    """
+    from optuna_glo.runtime.worker import WorkerOptions
+
+    given = {name: getattr(args, name) for name in _FLAGS if getattr(args, name, None) is not None}
+    return WorkerOptions(**given, **fields)
 
 
 def worker_flags(args: argparse.Namespace) -> list[str]:

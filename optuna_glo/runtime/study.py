@@ -65,14 +65,21 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 def load_study(
-    study_name: str, storage_url: str, *, with_sampler: bool = True, **storage_options: Any
+    study_name: str,
+    storage_url: str,
+    *,
+    with_sampler: bool = True,
+    storage: optuna.storages.RDBStorage | None = None,
+    **storage_options: Any,
 ) -> tuple[optuna.Study, StudySpec]:
     """Load an optuna-glo study and its spec, with the spec's sampler attached.
 
-    ``storage_options`` go to :func:`~optuna_glo.runtime.storage.open_storage` (pool size,
-    heartbeats).
+    ``storage`` is the storage of ``storage_url``, if the caller opened it already; otherwise
+    it is opened with ``storage_options`` (see :func:`~optuna_glo.runtime.storage.open_storage`:
+    pool size, heartbeats).
     """
-    storage = open_storage(storage_url, **storage_options)
+    if storage is None:
+        storage = open_storage(storage_url, **storage_options)
     try:
         study = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:

@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from worker_helpers import (
     FAST_HEARTBEATS,
     assert_budget_exact,
+    assert_rerun_once,
     finish,
     running_trial_with_params,
     trials,
@@ -22,6 +23,7 @@ from worker_helpers import (
     worker,
 )
 
+from optuna_glo.keys import GIVEN_BACK_ATTR
 from optuna_glo.runtime.storage import open_storage
 
 
@@ -78,6 +80,34 @@ def test_sigterm_gives_the_running_trial_back_and_exits_0(
     assert nxt.returncode == 0, out
     rerun = [t for t in trials(pg_url, study) if t.number == queued[0].number]
     assert rerun[0].state == TrialState.COMPLETE and rerun[0].params == running.params
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_sigterm_while_a_batch_is_claimed_gives_the_claimed_trials_back_in_seconds(
+    pg_url: str, make_study: Callable[..., str]
+) -> None:
+    # A batch of 1,000 takes minutes to claim: the stop is honoured between two claims.
+    study = make_study(pg_url, n_trials=1000, population_size=1000)
+    proc = worker(pg_url, study, "--population-batch", "1000", *FAST_HEARTBEATS)
+    wait_for(
+        lambda: [t.state for t in trials(pg_url, study)].count(TrialState.RUNNING) >= 5,
+        90, "five claimed trials",
+    )
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out = finish(proc, timeout=60)
+    seconds = time.monotonic() - start
+    assert proc.returncode == 0, out
+    assert seconds < 15, f"exited {seconds:.1f} s after SIGTERM:\n{out}"
+    all_trials = trials(pg_url, study)
+    by_number = {t.number: t for t in all_trials}
+    assert TrialState.RUNNING not in [t.state for t in all_trials], out
+    claimed = [t for t in all_trials if t.state == TrialState.FAIL]
+    queued = [t for t in all_trials if t.state == TrialState.WAITING]
+    assert len(claimed) >= 5 and len(claimed) < 500, out
+    assert sorted(q.system_attrs[GIVEN_BACK_ATTR] for q in queued) == [t.number for t in claimed]
+    assert all(q.params == by_number[q.system_attrs[GIVEN_BACK_ATTR]].params for q in queued)
 
 
 @pytest.mark.slow
@@ -154,7 +184,4 @@ def test_frozen_worker_is_failed_as_stale_and_carries_on_without_duplicates(
     assert proc.returncode == 0, out
     all_trials = trials(pg_url, study)
     assert_budget_exact(all_trials, budget)
-    assert {t.number: t for t in all_trials}[frozen.number].state == TrialState.FAIL
-    retry = [t for t in all_trials if t.system_attrs.get("failed_trial") == frozen.number]
-    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE, out
-    assert retry[0].params == frozen.params
+    assert_rerun_once(all_trials, frozen, out)

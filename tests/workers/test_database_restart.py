@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -18,7 +19,17 @@ from pathlib import Path
 import psycopg2
 import pytest
 from optuna.trial import TrialState
-from worker_helpers import FAST_HEARTBEATS, assert_budget_exact, finish, trials, wait_for, worker
+from worker_helpers import (
+    FAST_HEARTBEATS,
+    Output,
+    assert_budget_exact,
+    assert_rerun_once,
+    finish,
+    running_trial_with_params,
+    trials,
+    wait_for,
+    worker,
+)
 
 
 def _pg_bin() -> Path:
@@ -61,6 +72,15 @@ class PrivateServer:
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def create_database(self, name: str) -> str:
+        """Create a database on this server; its URL."""
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
 
 @pytest.fixture
 def private_server() -> Iterator[PrivateServer]:
@@ -81,12 +101,7 @@ def private_server() -> Iterator[PrivateServer]:
 def test_worker_survives_a_database_restart(
     private_server: PrivateServer, make_study: Callable[..., str]
 ) -> None:
-    conn = psycopg2.connect(private_server.admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute('CREATE DATABASE "restart_test"')
-    conn.close()
-    url = private_server.admin_url.rsplit("/", 1)[0] + "/restart_test"
+    url = private_server.create_database("restart_test")
     budget = 8
     study = make_study(url, n_trials=budget, steps=100)
     proc = worker(url, study, *FAST_HEARTBEATS)
@@ -102,3 +117,34 @@ def test_worker_survives_a_database_restart(
     assert proc.returncode == 0, out
     assert "database unreachable" in out, out
     assert_budget_exact(trials(url, study), budget)
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_database_is_down_exits_in_seconds_and_the_trial_goes_back(
+    private_server: PrivateServer, make_study: Callable[..., str]
+) -> None:
+    # Nothing can be written while the server is down: the worker stops retrying, exits 0, and
+    # its trial, whose heartbeats stop, goes back to the study once the server is back (it is
+    # failed as stale and re-run with the same parameters).
+    url = private_server.create_database("stop_test")
+    budget = 1  # the held trial's slot: the next worker runs only its retry
+    study = make_study(url, n_trials=budget, steps=400)
+    proc = worker(url, study, *FAST_HEARTBEATS)
+    output = Output(proc)
+    held = wait_for(lambda: running_trial_with_params(url, study), 90, "a running trial")
+    private_server.stop()
+    output.wait_for(r"database unreachable while (telling|giving back) trial", 120)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = output.exit_code(timeout=60)
+    seconds = time.monotonic() - start
+    assert code == 0, output.text()
+    assert seconds < 10, f"exited {seconds:.1f} s after SIGTERM:\n{output.text()}"
+    assert "Stopped while" in output.text()
+    private_server.start()
+    nxt = worker(url, study, *FAST_HEARTBEATS)
+    out = finish(nxt)
+    assert nxt.returncode == 0, out
+    all_trials = trials(url, study)
+    assert_budget_exact(all_trials, budget)
+    assert_rerun_once(all_trials, held, out)

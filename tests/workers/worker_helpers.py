@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import optuna
 import pytest
@@ -30,7 +33,7 @@ n_trials = {n_trials}
 seed = 0
 
 [taylorglo]
-population_size = 4
+population_size = {population_size}
 
 [training]
 steps = {steps}
@@ -51,9 +54,14 @@ def optuna_glo(*args: str, **kwargs: object) -> subprocess.Popen[str]:
 def make_study(tmp_path: Path) -> Callable[..., str]:
     """Create a digits-mlp TaylorGLO study; returns its name."""
 
-    def make(url: str, *, n_trials: int, steps: int = 20, name: str = "workers") -> str:
+    def make(
+        url: str, *, n_trials: int, steps: int = 20, name: str = "workers",
+        population_size: int = 4,
+    ) -> str:
         spec = tmp_path / f"{name}.toml"
-        spec.write_text(SPEC.format(name=name, n_trials=n_trials, steps=steps))
+        spec.write_text(SPEC.format(
+            name=name, n_trials=n_trials, steps=steps, population_size=population_size
+        ))
         proc = optuna_glo("create-study", str(spec), "--storage", url)
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0, out
@@ -81,6 +89,47 @@ def finish(proc: subprocess.Popen[str], timeout: float = 120) -> str:
         out, _ = proc.communicate()
         pytest.fail(f"worker {proc.pid} did not finish within {timeout} s:\n{out}")
     return out
+
+
+class Output:
+    """A process's output, read line by line in a background thread while it runs."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self._proc = proc
+        self._lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.append(line)
+
+    def text(self) -> str:
+        """The output so far."""
+        return "".join(self._lines)
+
+    def wait_for(self, pattern: str, timeout: float) -> str:
+        """Wait until a line matches ``pattern``; that line. Fails the test if none does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = next((x for x in list(self._lines) if re.search(pattern, x)), None)
+            if line is not None:
+                return line
+            time.sleep(0.05)
+        pytest.fail(f"no line matched {pattern!r} within {timeout} s:\n{self.text()}")
+
+    def exit_code(self, timeout: float) -> int:
+        """Wait for the process to exit; its exit code. Fails the test if it does not."""
+        try:
+            code = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+            self._thread.join()
+            pytest.fail(f"process {self._proc.pid} still ran {timeout} s later:\n{self.text()}")
+        self._thread.join()
+        return code
 
 
 def trials(url: str, study: str) -> list[FrozenTrial]:
@@ -123,3 +172,11 @@ def assert_budget_exact(all_trials: list[FrozenTrial], budget: int) -> None:
     assert len(complete) == budget, states
     candidates = {tuple(sorted(t.params.items())) for t in complete}
     assert len(candidates) == budget, "a candidate was evaluated twice"
+
+
+def assert_rerun_once(all_trials: list[FrozenTrial], original: FrozenTrial, out: str) -> None:
+    """``original`` was failed, and its candidate re-run exactly once (a retry) and completed."""
+    assert {t.number: t for t in all_trials}[original.number].state == TrialState.FAIL
+    retry = [t for t in all_trials if t.system_attrs.get("failed_trial") == original.number]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE, out
+    assert retry[0].params == original.params

@@ -1,0 +1,141 @@
+"""Claiming trials under the study's budget lock: the budget is exact across all workers.
+
+Counting the budget and asking for a trial happen under the budget lock
+(:func:`optuna_glo.runtime.storage.budget_lock`: a PostgreSQL advisory lock), so two workers
+never both take the last slot. A worker that finds the budget taken but trials still running
+waits: if one of them dies, its trial is re-run by a waiting worker.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from optuna_glo.runtime.storage import budget_lock, is_connection_error
+from optuna_glo.runtime.worker._reconnect import Reconnect
+
+#: Trials that use up the study's budget. Failed trials do not: they are re-run.
+BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+
+
+@dataclass
+class Wait:
+    """The budget is taken but trials are still running: wait, one of them may need a re-run."""
+
+    running: int
+
+
+class Claimer:
+    """Claims trials of one study for this worker, one by one or as a batch.
+
+    Args:
+        study: The study, with its sampler.
+        storage: Its storage (for the budget lock and heartbeats).
+        budget: The study's trial budget.
+        batch: Trials to claim together (batch mode; 1: one by one).
+        population_size: The sampler's generation size: a batch never crosses a generation.
+        reconnect: Retries claims while the database is away.
+        heartbeat_interval: Seconds between heartbeats (``None``: no heartbeats, no stale
+            trials, no waiting for running ones).
+        stop: Says when to stop claiming (a signal); a claim then is not retried either.
+    """
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        storage: optuna.storages.RDBStorage,
+        *,
+        budget: int,
+        batch: int,
+        population_size: int | None,
+        reconnect: Reconnect,
+        heartbeat_interval: int | None,
+        stop: Callable[[], bool],
+    ) -> None:
+        self._study = study
+        self._storage = storage
+        self._budget = budget
+        self._batch = batch
+        self._population_size = population_size
+        self._reconnect = reconnect
+        self._heartbeat_interval = heartbeat_interval
+        self._stop = stop
+        #: Trials using up the budget at the last claim (this worker's view, for progress).
+        self.used = 0
+        self._next_stale_check = 0.0
+
+    def claim_batch(self, *, left: int | None) -> list[optuna.trial.Trial] | Wait | None:
+        """A batch of trials (see :func:`batch_limit`; at most ``left``), :class:`Wait`, or
+        ``None`` when the budget is complete. A stop ends the batch early with the trials
+        claimed so far."""
+        first = self._claim()
+        if not isinstance(first, optuna.trial.Trial):
+            return first
+        trials = [first]
+        limit = batch_limit(self._batch, self._population_size, self.used, left)
+        while len(trials) < limit and not self._stop():
+            more = self._claim()
+            if not isinstance(more, optuna.trial.Trial):
+                break
+            trials.append(more)
+        return trials
+
+    def _claim(self) -> optuna.trial.Trial | Wait | None:
+        return self._reconnect.call("claiming a trial", self._claim_once, stop=self._stop)
+
+    def _claim_once(self) -> optuna.trial.Trial | Wait | None:
+        study = self._study
+        with budget_lock(self._storage, study._study_id):
+            self._fail_stale_trials()
+            trials = study.get_trials(deepcopy=False, states=BUDGET_STATES)
+            self.used = len(trials)
+            running = sum(t.state == TrialState.RUNNING for t in trials)
+            waiting = sum(t.state == TrialState.WAITING for t in trials)
+            if waiting == 0 and self.used >= self._budget:
+                if running == 0 or self._heartbeat_interval is None:
+                    return None
+                return Wait(running)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+                trial = study.ask()
+            if waiting == 0:
+                self.used += 1
+        # The first heartbeat, at once (outside the lock: the other workers need not wait).
+        if self._heartbeat_interval is not None:
+            try:
+                self._storage.record_heartbeat(trial._trial_id)
+            except Exception as err:  # the heartbeat thread records it once the DB is back
+                if not is_connection_error(err):
+                    raise
+        return trial
+
+    def _fail_stale_trials(self) -> None:
+        """Fail stale trials (their retries are queued), once per heartbeat interval.
+
+        Not at every claim: the claim holds the study's lock, and other workers wait for it.
+        """
+        if self._heartbeat_interval is None or time.monotonic() < self._next_stale_check:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self._study)
+        self._next_stale_check = time.monotonic() + self._heartbeat_interval
+
+
+def batch_limit(batch: int, population_size: int | None, used: int, left: int | None) -> int:
+    """Trials to claim together: the batch size, within this generation and this worker's limit.
+
+    ``used`` counts the budget trials including the one just claimed; a batch that ends at a
+    generation boundary keeps CMA-ES's generations whole (a generation's extra trials are wasted).
+    """
+    limit = batch
+    if population_size:
+        limit = min(limit, population_size - (used - 1) % population_size)
+    if left is not None:
+        limit = min(limit, left)
+    return max(1, limit)
