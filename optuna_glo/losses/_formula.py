@@ -27,11 +27,11 @@ from optuna_glo.losses._taylor import TaylorGLOLoss
 from optuna_glo.losses.trees import Node, TreeLoss, parse, readable_tree
 
 #: The readable formula of the baseline (it has no ``1/n``: see ``CrossEntropy``).
-CROSS_ENTROPY_FORMULA = f"L = -Σᵢ {X_NAME}·log({Y_NAME})"
+CROSS_ENTROPY_FORMULA = f"L(x, y) = -Σᵢ {X_NAME}·log({Y_NAME})"
 
 
 def readable_formula(loss: nn.Module, *, digits: int = 4, legend: bool = False) -> str:
-    """The loss as readable math, ``L = -(1/n) Σᵢ [...]`` (see the module docstring).
+    """The loss as readable math, ``L(x, y) = -(1/n) Σᵢ [...]`` (see the module docstring).
 
     Args:
         loss: A loss of this project; another module gets its ``formula()`` or its class name.
@@ -47,11 +47,11 @@ def _formula(loss: nn.Module, digits: int) -> str:
         return CROSS_ENTROPY_FORMULA
     tree = _tree_of(loss)
     if tree is not None:
-        return f"L = -(1/n) Σᵢ [{readable_tree(tree, digits=digits)}]"
+        return f"L(x, y) = -(1/n) Σᵢ [{readable_tree(tree, digits=digits)}]"
     if isinstance(loss, TaylorGLOLoss) and loss.theta.dim() == 1:
         body = _taylor_body(loss, digits)
         if body is not None:
-            return f"L = -(1/n) Σᵢ [{body}]"
+            return f"L(x, y) = -(1/n) Σᵢ [{body}]"
     formula = getattr(loss, "formula", None)
     return str(formula()) if callable(formula) else type(loss).__name__
 

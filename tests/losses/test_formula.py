@@ -24,35 +24,35 @@ from optuna_glo.losses.trees import Node, TreeLoss, format_tree, readable_tree
 
 
 def test_named_losses() -> None:
-    assert readable_formula(CrossEntropy()) == "L = -Σᵢ xᵢ·log(yᵢ)"
-    assert readable_formula(Baikal()) == "L = -(1/n) Σᵢ [log(yᵢ) - xᵢ/yᵢ]"
+    assert readable_formula(CrossEntropy()) == "L(x, y) = -Σᵢ xᵢ·log(yᵢ)"
+    assert readable_formula(Baikal()) == "L(x, y) = -(1/n) Σᵢ [log(yᵢ) - xᵢ/yᵢ]"
     # GLO eq. (2): c0 c1 = 2.691; log(c2 y) = log(c2) + log(y) drops its constant;
     # c0 c3 c4 / c5 = 2.7279 * -1.1135 * 1.3716 / -0.8411 = 4.953, its sign folded.
-    assert readable_formula(BaikalCMA()) == "L = -(1/n) Σᵢ [2.691·log(yᵢ) - 4.953·xᵢ/yᵢ]"
+    assert readable_formula(BaikalCMA()) == "L(x, y) = -(1/n) Σᵢ [2.691·log(yᵢ) - 4.953·xᵢ/yᵢ]"
 
 
 def test_taylorglo_is_a_plain_polynomial_without_gradient_free_terms() -> None:
     # TaylorGLO appendix C's MNIST loss: the shifted form has a level of about 3,400 and a
     # c·y term, neither of which changes the gradient.
     assert readable_formula(TaylorGLOLoss(TAYLORGLO_MNIST_THETA)) == (
-        "L = -(1/n) Σᵢ [-74.47·yᵢ² - 0.278·yᵢ³ + 103.9·xᵢ·yᵢ + 6.334·xᵢ·yᵢ² - 1.734·xᵢ²·yᵢ]"
+        "L(x, y) = -(1/n) Σᵢ [-74.47·yᵢ² - 0.278·yᵢ³ + 103.9·xᵢ·yᵢ + 6.334·xᵢ·yᵢ² - 1.734·xᵢ²·yᵢ]"
     )
 
 
 def test_taylorglo_keeps_the_shifted_form_where_it_is_shorter() -> None:
     # theta_4 / 6 (y - 1.5)^3 = y^3 - 4.5 y^2 + ...: one shifted term beats two plain ones.
     assert readable_formula(TaylorGLOLoss([0.5, 1.5, 0, 0, 6, 0, 0, 0])) == (
-        "L = -(1/n) Σᵢ [(yᵢ - 1.5)³]"
+        "L(x, y) = -(1/n) Σᵢ [(yᵢ - 1.5)³]"
     )
     assert readable_formula(TaylorGLOLoss([-0.5, 1.5, 0, 0, 0, 0, 0, 3])) == (
-        "L = -(1/n) Σᵢ [1.5·xᵢ·yᵢ + 1.5·xᵢ²·yᵢ]"
+        "L(x, y) = -(1/n) Σᵢ [1.5·xᵢ·yᵢ + 1.5·xᵢ²·yᵢ]"
     )
 
 
 def test_glo_trees_are_rounded_and_signs_folded() -> None:
     tree = TreeLoss("{2.2249990530283963}(y * log({2.8859511830272826}x))")
     # 2.225 log(2.886) y is a c·y term: the softmax makes it a constant.
-    assert readable_formula(tree) == "L = -(1/n) Σᵢ [2.225·yᵢ·log(xᵢ)]"
+    assert readable_formula(tree) == "L(x, y) = -(1/n) Σᵢ [2.225·yᵢ·log(xᵢ)]"
     assert readable_tree(TreeLoss("y / {-0.5}x - {-1}(x * y)").tree) == "-2·yᵢ/xᵢ + xᵢ·yᵢ"
     assert readable_tree(TreeLoss("y * log(x) - log(x) + 3 * y - 2").tree) == "yᵢ·log(xᵢ)"
     assert readable_tree(TreeLoss("sqrt({4}y) * sqrt(y) / (x + y)").tree) == (
@@ -60,12 +60,13 @@ def test_glo_trees_are_rounded_and_signs_folded() -> None:
     )
     # Nothing reaches the gradient: every term is shown rather than nothing.
     assert readable_tree(TreeLoss("-1").tree) == "-1"
-    assert readable_formula(TaylorGLOLoss([0, 1, 2, 0, 0, 0, 0, 0])) == "L = -(1/n) Σᵢ [2·yᵢ - 2]"
+    untrainable = TaylorGLOLoss([0, 1, 2, 0, 0, 0, 0, 0])
+    assert readable_formula(untrainable) == "L(x, y) = -(1/n) Σᵢ [2·yᵢ - 2]"
 
 
 def test_legend_says_what_x_and_y_are() -> None:
     lines = readable_formula(Baikal(), legend=True).splitlines()
-    assert lines == ["L = -(1/n) Σᵢ [log(yᵢ) - xᵢ/yᵢ]", FORMULA_LEGEND]
+    assert lines == ["L(x, y) = -(1/n) Σᵢ [log(yᵢ) - xᵢ/yᵢ]", FORMULA_LEGEND]
     assert "one-hot target" in FORMULA_LEGEND and "softmax prediction" in FORMULA_LEGEND
 
 
