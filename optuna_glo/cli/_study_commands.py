@@ -131,7 +131,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
     """The best trial's loss and value, next to the stored cross-entropy baseline."""
     from optuna.trial import TrialState
 
-    from optuna_glo.keys import BASELINE_ATTR, FORMULA_ATTR
+    from optuna_glo.keys import BASELINE_ATTR
+    from optuna_glo.reports.dashboard import best_formula
     from optuna_glo.runtime.study import load_study
 
     study, spec = load_study(study_name, storage_url, with_sampler=False)
@@ -148,9 +149,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
         return "\n".join([*lines, *_summarize_comparison(complete)])
     best = study.best_trial
     assert best.value is not None
-    formula = best.user_attrs.get(FORMULA_ATTR, "(no formula recorded)")
     lines.append(f"Best loss: trial {best.number}, validation accuracy {best.value:.4f}")
-    lines.append(f"  {formula}")
+    lines += [f"  {line}" for line in best_formula(best).splitlines()]
     baseline = study.user_attrs.get(BASELINE_ATTR)
     if baseline is not None:
         diff = best.value - baseline["value"]
