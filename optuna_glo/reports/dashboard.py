@@ -59,8 +59,9 @@ def _search_details(trial: FrozenTrial) -> list[tuple[str, str]]:
     if isinstance(origin, str):
         details.append(("made by", origin))  # the GP sampler's "generation 3: crossover"
     elif generation is not None:
-        phase = "coefficient phase (GLO III-B), CMA-ES " if is_coefficient_trial(trial) else ""
-        details.append(("generation", f"{phase}generation {generation}"))
+        coefficients = is_coefficient_trial(trial)
+        phase = " of the coefficient phase (CMA-ES, GLO III-B)" if coefficients else ""
+        details.append(("generation", f"{generation}{phase}"))
     tree = trial.user_attrs.get(TREE_ATTR)
     if isinstance(tree, str):
         details.append(("tree", f"`{tree}`"))
@@ -93,7 +94,10 @@ def picture_url(study_id: int, trial: FrozenTrial, artifact_id: str) -> str:
 
 def _formula_lines(trial: FrozenTrial) -> list[str]:
     formula, *legend = best_formula(trial).splitlines()
-    return [f"`{formula}`", "", *[f"*{line}*" for line in legend]]
+    # Bold in the page's font (a code font spaces out the subscripts); code if it has Markdown's
+    # signs (an exact formula from formula()).
+    shown = f"`{formula}`" if any(c in formula for c in "*_`") else f"**{formula}**"
+    return [shown, "", *[f"*{line}*" for line in legend]]
 
 
 def trial_note(study_id: int, trial: FrozenTrial, artifact_id: str | None = None) -> str:

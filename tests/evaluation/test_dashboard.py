@@ -76,7 +76,7 @@ def test_the_dashboard_shows_the_metric_and_each_trials_loss(
     for shown in detail["trials"]:
         trial = study.trials[shown["number"]]
         note = shown["note"]["body"]
-        assert f"`{readable_formula(load_loss(trial))}`" in note
+        assert f"**{readable_formula(load_loss(trial))}**" in note
         assert "one-hot target" in note and "softmax prediction" in note
         (picture,) = shown["artifacts"]
         image = f"/artifacts/{summary['study_id']}/{shown['trial_id']}/{picture['artifact_id']}"
@@ -88,7 +88,7 @@ def test_the_dashboard_shows_the_metric_and_each_trials_loss(
     assert detail["note"]["body"].startswith(
         f"## optuna-glo: tiny\n\n**Best loss**: trial {best.number}, validation accuracy"
     )
-    assert f"`{readable_formula(load_loss(best))}`" in detail["note"]["body"]
+    assert f"**{readable_formula(load_loss(best))}**" in detail["note"]["body"]
     # Every study user attr is small, as the dashboard shows it and as it is stored.
     assert detail["user_attrs"] and all(
         len(a["value"].encode()) < ATTR_LIMIT for a in detail["user_attrs"]
