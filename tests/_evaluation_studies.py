@@ -8,6 +8,13 @@ import optuna
 from optuna.distributions import FloatDistribution
 
 from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.reports.evaluation import (
+    BASELINE,
+    TUNED_BASELINE,
+    EvaluationReport,
+    LRSearch,
+    Row,
+)
 from optuna_glo.runtime.spec import StudySpec
 from optuna_glo.runtime.study import create_study
 
@@ -60,3 +67,15 @@ def study_with_generations(url: str, name: str = "tiny") -> optuna.Study:
 def is_png(path: Path) -> bool:
     data = path.read_bytes()
     return len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def evaluation_report(curve_points: int = 3) -> EvaluationReport:
+    """A hand-made evaluation of three losses; each training curve has ``curve_points`` points."""
+    curve = [(10 * (k + 1), min(0.95, 0.5 + 0.01 * k)) for k in range(curve_points)]
+    rows = [
+        Row("best (trial 3)", "L = ...", 1.0, [0.95, 0.96, 0.94], 0, curve),
+        Row(BASELINE, "L = -sum x log y", 1.0, [0.93, 0.92, 0.94], 0, curve[:2]),
+        Row(TUNED_BASELINE, "L = -sum x log y", 0.3, [0.95, 0.95, 0.96], 0, curve),
+    ]
+    search = LRSearch([0.3, 1.0], [2000], 30, {0.3: 0.96, 1.0: 0.94})
+    return EvaluationReport("digits-mlp", 30, 3, 1.0, [1000, 1001, 1002], rows, search)

@@ -15,7 +15,7 @@ from _evaluation_studies import GOOD_THETA, add_taylor_trial, study_with_generat
 
 import optuna_glo
 from optuna_glo.cli import main
-from optuna_glo.losses import BaikalCMA, TaylorGLOLoss
+from optuna_glo.losses import BaikalCMA, TaylorGLOLoss, readable_formula
 from optuna_glo.losses.trees import TreeLoss, parse
 from optuna_glo.objectives import get_task, train
 from optuna_glo.reports.export import export_loss, export_study, loss_module_source
@@ -70,6 +70,7 @@ def test_exported_taylor_loss_is_the_projects(tmp_path: Path, theta: tuple[float
     assert _imports(path) == {"__future__", "torch"}
     module = _import(path)
     assert loss.formula() == module.FORMULA
+    assert f"    {readable_formula(loss)}\n" in module.__doc__  # the docstring reads like math
     _same_values_and_gradients(loss, module.FoundLoss())
 
 

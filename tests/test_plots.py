@@ -7,18 +7,13 @@ from pathlib import Path
 
 import optuna
 import pytest
-from _evaluation_studies import GOOD_THETA, is_png, study_with_generations
+from _evaluation_studies import GOOD_THETA, evaluation_report, is_png, study_with_generations
 
+import optuna_glo
 from optuna_glo.cli import main
+from optuna_glo.keys import COEFFICIENT_TREE_KEY
 from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
-from optuna_glo.reports.evaluation import (
-    BASELINE,
-    TUNED_BASELINE,
-    EvaluationReport,
-    LRSearch,
-    Row,
-    markdown_table,
-)
+from optuna_glo.reports.evaluation import markdown_table
 from optuna_glo.reports.plots import (
     generations,
     plot_binary_view,
@@ -26,17 +21,6 @@ from optuna_glo.reports.plots import (
     trial_generation,
 )
 from optuna_glo.reports.shapes import binary_curve, loss_shape_png
-
-
-def _report() -> EvaluationReport:
-    curve = [(10, 0.5), (20, 0.8), (30, 0.9)]
-    rows = [
-        Row("best (trial 3)", "L = ...", 1.0, [0.95, 0.96, 0.94], 0, curve),
-        Row(BASELINE, "L = -sum x log y", 1.0, [0.93, 0.92, 0.94], 0, curve[:2]),
-        Row(TUNED_BASELINE, "L = -sum x log y", 0.3, [0.95, 0.95, 0.96], 0, curve),
-    ]
-    search = LRSearch([0.3, 1.0], [2000], 30, {0.3: 0.96, 1.0: 0.94})
-    return EvaluationReport("digits-mlp", 30, 3, 1.0, [1000, 1001, 1002], rows, search)
 
 
 def test_binary_curve_matches_the_losses_shapes() -> None:
@@ -55,7 +39,7 @@ def test_loss_shape_png_is_small_and_valid(tmp_path: Path) -> None:
 
 def test_plot_study_writes_every_picture(tmp_path: Path, sqlite_url: str) -> None:
     study = study_with_generations(sqlite_url)
-    report = _report()
+    report = evaluation_report()
     data = report.to_dict()
     data["markdown"] = markdown_table(report)
     study.set_user_attr("optuna_glo:evaluation", data)
@@ -90,3 +74,23 @@ def test_plot_command(tmp_path: Path, sqlite_url: str, capsys) -> None:
 
 def test_binary_view_figure(tmp_path: Path) -> None:
     assert is_png(plot_binary_view(Baikal(), tmp_path / "b.png", label="Baikal"))
+
+
+def test_glo_coefficient_generations_follow_the_discovery_generations() -> None:
+    # GLO's coefficient-phase trials also carry the GP's generation key, which keeps counting at
+    # the GP's population size (6 here, against CMA-ES's 4): CMA-ES's own generation is used.
+    gp = optuna_glo.GeneticProgrammingSampler(population_size=6, n_elites=1, seed=0)
+    sampler = optuna_glo.GLOSampler(discovery_generations=2, gp_sampler=gp,
+                                    coefficient_population_size=4, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        loss = optuna_glo.suggest_glo_loss(trial, untrainable="score")
+        cached = getattr(loss, "cached_value", None)
+        return cached if cached is not None else 1.0 / len(str(loss.tree))
+
+    study.optimize(objective, n_trials=12 + 12)
+    by_gen = generations(study)
+    assert {g: len(ts) for g, ts in by_gen.items()} == {0: 6, 1: 6, 2: 4, 3: 4, 4: 4}
+    assert all(COEFFICIENT_TREE_KEY in t.system_attrs for g in (2, 3, 4) for t in by_gen[g])
+    assert [trial_generation(t, None) for t in by_gen[4]] == [2, 2, 2, 2]  # within its phase

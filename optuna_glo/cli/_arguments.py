@@ -40,14 +40,27 @@ def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
     """``--no-artifacts`` and ``--artifact-dir`` for commands that run workers."""
     p.add_argument(
         "--no-artifacts", action="store_true",
-        help="do not attach a loss-shape PNG to each trial nor keep the study's dashboard note",
+        help="do not attach a loss-shape PNG and a dashboard note to each trial nor keep the "
+        "study's dashboard note",
     )
+    add_artifact_dir_argument(p)
+
+
+def add_artifact_dir_argument(p: argparse.ArgumentParser) -> None:
+    """``--artifact-dir``: where a study's artifacts (pictures, evaluation results) are."""
     p.add_argument(
         "--artifact-dir", default=None, metavar="DIR",
-        help="where trial artifacts are stored (default: beside a SQLite file, study.db -> "
+        help="where the study's artifacts are stored (default: beside a SQLite file, study.db -> "
         "study-artifacts/; else ./optuna-glo-artifacts). Workers on many machines need a shared "
         "directory. Show them with: optuna-dashboard URL --artifact-dir DIR",
     )
+
+
+def artifact_dir(args: argparse.Namespace) -> str:
+    """The ``--artifact-dir`` given, or the storage's default."""
+    from optuna_glo.reports.artifacts import default_artifact_dir
+
+    return str(args.artifact_dir or default_artifact_dir(args.storage))
 
 
 def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,9 +69,9 @@ def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
         return {}
     from tqdm.auto import tqdm
 
-    from optuna_glo.reports.dashboard import LossShapeArtifacts, default_artifact_dir
+    from optuna_glo.reports.dashboard import LossShapeArtifacts
 
-    directory = args.artifact_dir or default_artifact_dir(args.storage)
+    directory = artifact_dir(args)
 
     def announce(line: str) -> None:
         tqdm.write(f"{line} (off: --no-artifacts)", file=sys.stderr)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
-from optuna_glo.cli._arguments import add_study_arguments, add_training_arguments
+from optuna_glo.cli._arguments import (
+    add_artifact_dir_argument,
+    add_study_arguments,
+    add_training_arguments,
+    artifact_dir,
+)
 
 #: Default output directory of ``evaluate`` (a subdirectory per study).
 DEFAULT_EVALUATION_DIR = "optuna-glo-evaluation"
@@ -61,6 +67,7 @@ def add_parser(subparsers: Any) -> None:
         help=f"where results and tables go (default: {DEFAULT_EVALUATION_DIR}/STUDY)",
     )
     add_training_arguments(p)
+    add_artifact_dir_argument(p)
     p.set_defaults(handler=evaluate_command)
 
     p = subparsers.add_parser(
@@ -72,6 +79,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_study_arguments(p)
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the PNGs")
+    add_artifact_dir_argument(p)
     p.set_defaults(handler=plot_command)
 
     p = subparsers.add_parser(
@@ -102,7 +110,8 @@ def _floats(text: str, flag: str) -> list[float]:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from optuna_glo.reports.dashboard import evaluation_attr, update_study_note
+    from optuna_glo.reports.artifacts import evaluation_attr, store_evaluation
+    from optuna_glo.reports.dashboard import update_study_note
     from optuna_glo.reports.evaluation import (
         BASELINE,
         Candidate,
@@ -149,16 +158,19 @@ def evaluate_command(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     md, cs = write_tables(report, out, stem)
-    stored = report.to_dict()
-    stored["markdown"] = markdown_table(report)
-    study.set_user_attr(evaluation_attr(args.data_portion), stored)
+    stored = {**report.to_dict(), "markdown": markdown_table(report)}
+    whole = out / f"{stem}.json"
+    whole.write_text(json.dumps(stored, indent=1), encoding="utf-8")
+    files = [whole, md, cs, out / f"{stem}-curves.csv"]
+    store_evaluation(study, stored, key=evaluation_attr(args.data_portion), files=files,
+                     artifact_dir=artifact_dir(args))
     update_study_note(study)
     print()
     print(stored["markdown"])
     print(
         f"{report.trained} training(s) run now, {report.reused} taken from {results}.\n"
-        f"Tables: {md} and {cs}; stored in the study (user attr "
-        f"{evaluation_attr(args.data_portion)!r} and the optuna-dashboard note).\n"
+        f"Tables: {md} and {cs}; stored in the study (artifacts in {artifact_dir(args)}, a "
+        f"summary in user attr {evaluation_attr(args.data_portion)!r}, the dashboard note).\n"
         f"Pictures: optuna-glo plot --study {args.study} --storage URL --out DIR"
     )
     return 0
@@ -172,7 +184,9 @@ def plot_command(args: argparse.Namespace) -> int:
     from optuna_glo.runtime.study import load_study
 
     study, spec = load_study(args.study, args.storage, with_sampler=False)
-    for path in plot_study(study, args.out, population_size=spec.population_size):
+    paths = plot_study(study, args.out, population_size=spec.population_size,
+                       artifact_dir=artifact_dir(args))
+    for path in paths:
         print(path)
     return 0
 

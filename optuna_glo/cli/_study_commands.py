@@ -135,8 +135,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
     from optuna.trial import TrialState
 
     from optuna_glo.keys import BASELINE_ATTR
+    from optuna_glo.reports.dashboard import best_formula
     from optuna_glo.runtime.study import load_study
-    from optuna_glo.suggest import load_loss
 
     study, spec = load_study(study_name, storage_url, with_sampler=False)
     trials = study.get_trials(deepcopy=False)
@@ -152,12 +152,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
         return "\n".join([*lines, *_summarize_comparison(complete)])
     best = study.best_trial
     assert best.value is not None
-    try:
-        formula = load_loss(best).formula()
-    except ValueError as err:  # a stored loss that is not one: say so, print nothing of it
-        formula = f"(its loss cannot be read: {err})"
     lines.append(f"Best loss: trial {best.number}, validation accuracy {best.value:.4f}")
-    lines.append(f"  {printable(formula, limit=None)}")
+    lines += [f"  {printable(line, limit=None)}" for line in best_formula(best).splitlines()]
     baseline = study.user_attrs.get(BASELINE_ATTR)
     if baseline is not None:
         lines.extend(_baseline_lines(baseline, best.value))

@@ -5,6 +5,7 @@ Every loss is an ``nn.Module`` called like ``torch.nn.CrossEntropyLoss``: ``loss
 
 from optuna_glo.losses._base import EPS, ClassificationLoss, PointwiseLoss, safe_div, safe_log
 from optuna_glo.losses._binary import binary_view
+from optuna_glo.losses._formula import CROSS_ENTROPY_FORMULA, readable_formula
 from optuna_glo.losses._named import (
     BAIKAL_CMA_COEFFICIENTS,
     NAMED_LOSSES,
@@ -15,6 +16,7 @@ from optuna_glo.losses._named import (
     get_loss,
     taylorglo_mnist,
 )
+from optuna_glo.losses._notation import FORMULA_LEGEND, format_number
 from optuna_glo.losses._taylor import (
     TaylorGLOLoss,
     n_taylor_params,
@@ -26,7 +28,9 @@ from optuna_glo.losses._taylor import (
 
 __all__ = [
     "BAIKAL_CMA_COEFFICIENTS",
+    "CROSS_ENTROPY_FORMULA",
     "EPS",
+    "FORMULA_LEGEND",
     "NAMED_LOSSES",
     "TAYLORGLO_MNIST_THETA",
     "Baikal",
@@ -36,9 +40,11 @@ __all__ = [
     "PointwiseLoss",
     "TaylorGLOLoss",
     "binary_view",
+    "format_number",
     "get_loss",
     "n_taylor_params",
     "order_from_n_params",
+    "readable_formula",
     "safe_div",
     "safe_log",
     "taylor_formula",

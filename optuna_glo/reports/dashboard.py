@@ -1,12 +1,14 @@
-"""What optuna-dashboard shows of a loss search: a loss-shape PNG on every trial, a study note.
+"""What optuna-dashboard shows of a loss search: a note per trial, a study note, loss pictures.
 
-Each finished trial gets a small PNG of its loss in the binary view (GLO section V-A) as an
-Optuna artifact with mimetype ``image/png``, which optuna-dashboard shows on the trial's page
-(start it with ``optuna-dashboard URL --artifact-dir DIR``). The study gets a dashboard note with
-the best loss's formula and, once ``optuna-glo evaluate`` has run, its table.
+Each trial the workers finish gets a PNG of its loss in the binary view (GLO section V-A) as an
+Optuna artifact (``image/png``) and a dashboard note (``optuna_dashboard.save_note``) with its
+formula as readable math (:func:`~optuna_glo.losses.readable_formula`), that picture, and how the
+search made it (generation, origin; methods add lines through :data:`NOTE_DETAILS`). The study's
+note leads with the best loss's formula and picture, then any ``optuna-glo evaluate`` tables.
+Start the dashboard with ``optuna-dashboard URL --artifact-dir DIR`` to see the pictures.
 
 A finished trial no longer accepts artifacts (Optuna stores an artifact's record in the trial's
-system attrs), so the picture is attached just before the worker tells the trial's result.
+system attrs), so the picture and the note are made just before the worker tells the result.
 """
 
 from __future__ import annotations
@@ -21,75 +23,116 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
 
-from optuna_glo.keys import BASELINE_ATTR, EVALUATION_ATTR, FORMULA_ATTR
-from optuna_glo.suggest._load import load_loss
+from optuna_glo.keys import (
+    BASELINE_ATTR,
+    CACHED_FROM_ATTR,
+    ORIGIN_ATTR,
+    TREE_ATTR,
+    UNTRAINABLE_ATTR,
+)
+from optuna_glo.losses import readable_formula
+from optuna_glo.reports.artifacts import artifact_store, load_evaluations
+from optuna_glo.reports.artifacts import default_artifact_dir as default_artifact_dir
+from optuna_glo.reports.artifacts import evaluation_attr as evaluation_attr
+from optuna_glo.reports.generations import is_coefficient_trial, trial_generation
+from optuna_glo.suggest import load_loss
 
 if TYPE_CHECKING:
     from optuna.artifacts import FileSystemArtifactStore
 
 _logger = logging.getLogger(__name__)
 
-#: Artifact directory for storages that are not a SQLite file (relative to the working directory).
-DEFAULT_ARTIFACT_DIR = "optuna-glo-artifacts"
-#: Study user attrs written by ``optuna-glo evaluate`` start with this.
-#: Study user attr of the cross-entropy baseline (``study.BASELINE_ATTR``).
+#: Adds ``(label, text)`` lines to a trial's note; EPBT adds an individual's parent here.
+NoteDetail = Callable[[FrozenTrial], list[tuple[str, str]]]
 
-_MATH = (
-    ("sum_i", "Σᵢ"), ("x_i", "xᵢ"), ("y_i", "yᵢ"), ("^2", "²"), ("^3", "³"), ("^4", "⁴"),
-    ("^5", "⁵"), ("*", "·"), ("sqrt", "√"),
-)
+#: The file name of a trial's loss picture ends with this.
+SHAPE_SUFFIX = "-loss-shape.png"
 
 
-def default_artifact_dir(storage_url: str) -> Path:
-    """Where a storage's artifacts go by default: beside a SQLite file (``study.db`` ->
-    ``study-artifacts/``), else ``./optuna-glo-artifacts``."""
+def _search_details(trial: FrozenTrial) -> list[tuple[str, str]]:
+    """Where a GLO or TaylorGLO trial came from: its generation or origin, its tree, its cache."""
+    details = []
+    origin = trial.user_attrs.get(ORIGIN_ATTR)
+    generation = trial_generation(trial, None)
+    if isinstance(origin, str):
+        details.append(("made by", origin))  # the GP sampler's "generation 3: crossover"
+    elif generation is not None:
+        coefficients = is_coefficient_trial(trial)
+        phase = " of the coefficient phase (CMA-ES, GLO III-B)" if coefficients else ""
+        details.append(("generation", f"{generation}{phase}"))
+    tree = trial.user_attrs.get(TREE_ATTR)
+    if isinstance(tree, str):
+        details.append(("tree", f"`{tree}`"))
+    cached = trial.user_attrs.get(CACHED_FROM_ATTR)
+    if cached is not None:
+        details.append(("not trained", f"the fitness cache gave it trial {cached}'s value"))
+    reason = trial.user_attrs.get(UNTRAINABLE_ATTR)
+    if isinstance(reason, str):
+        details.append(("not trained", f"{reason} (fitness 0, GLO III-A)"))
+    return details
+
+
+#: Detail lines of every trial note, in order. Extend for new methods.
+NOTE_DETAILS: list[NoteDetail] = [_search_details]
+
+
+def best_formula(trial: FrozenTrial) -> str:
+    """A trial's readable formula and what its names mean (two lines)."""
     try:
-        url = make_url(storage_url)
-    except Exception:
-        return Path(DEFAULT_ARTIFACT_DIR)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        db = Path(str(url.database))
-        return db.with_name(db.stem + "-artifacts")
-    return Path(DEFAULT_ARTIFACT_DIR)
+        return readable_formula(load_loss(trial), legend=True)
+    except ValueError as err:  # never show stored text in place of the parsed loss
+        return f"(its loss cannot be read: {err})"
 
 
-def evaluation_attr(data_portion: float) -> str:
-    """The study user attr holding an evaluation at ``data_portion`` of the training data."""
-    return EVALUATION_ATTR if data_portion == 1.0 else f"{EVALUATION_ATTR}:portion={data_portion:g}"
+def picture_url(study_id: int, trial: FrozenTrial, artifact_id: str) -> str:
+    """optuna-dashboard's address of a trial artifact (what its note editor inserts)."""
+    return f"/artifacts/{study_id}/{trial._trial_id}/{artifact_id}"
 
 
-def readable_math(formula: str) -> str:
-    """A formula with Unicode math signs (``Σᵢ``, ``yᵢ``, ``²``, ``·``) for the dashboard."""
-    for plain, pretty in _MATH:
-        formula = formula.replace(plain, pretty)
-    return formula
+def _formula_lines(trial: FrozenTrial) -> list[str]:
+    formula, *legend = best_formula(trial).splitlines()
+    # Bold in the page's font (a code font spaces out the subscripts); code if it has Markdown's
+    # signs (an exact formula from formula()).
+    shown = f"`{formula}`" if any(c in formula for c in "*_`") else f"**{formula}**"
+    return [shown, "", *[f"*{line}*" for line in legend]]
+
+
+def trial_note(study_id: int, trial: FrozenTrial, artifact_id: str | None = None) -> str:
+    """A trial's dashboard note: its formula, its loss picture and :data:`NOTE_DETAILS`."""
+    lines = [f"### Trial {trial.number}: the loss", "", *_formula_lines(trial)]
+    if artifact_id is not None:
+        url = picture_url(study_id, trial, artifact_id)
+        lines += ["", f"![trial {trial.number}: the loss at x0 = 1 (GLO Fig. 6)]({url})"]
+    details = [item for detail in NOTE_DETAILS for item in detail(trial)]
+    if details:
+        lines += ["", *[f"- {label}: {text}" for label, text in details]]
+    return "\n".join(lines) + "\n"
+
+
+def _shape_artifact(study: optuna.Study, trial: FrozenTrial) -> str | None:
+    from optuna.artifacts import get_all_artifact_meta
+
+    metas = get_all_artifact_meta(trial, storage=study._storage)
+    return next((m.artifact_id for m in metas if m.filename.endswith(SHAPE_SUFFIX)), None)
 
 
 def study_note(study: optuna.Study) -> str:
-    """The study's dashboard note: the best loss as readable math and any evaluation tables."""
+    """The study's dashboard note: the best loss (formula, picture), then evaluation tables."""
     lines = [f"## optuna-glo: {study.study_name}", ""]
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if complete:
         best = study.best_trial
-        formula = best.user_attrs.get(FORMULA_ATTR)
-        if not isinstance(formula, str):
-            try:
-                formula = load_loss(best).formula()
-            except ValueError:
-                formula = "(no loss recorded)"
         lines += [
             f"**Best loss**: trial {best.number}, validation accuracy {best.value:.4f} "
             f"(partial training; {len(complete)} trials complete).",
             "",
-            "```",
-            readable_math(formula),
-            "```",
-            "",
-            "x: the one-hot true label, y: the softmax prediction, n: the number of classes. "
-            "The loss's shape is on each trial's page (artifacts).",
+            *_formula_lines(best),
         ]
+        artifact_id = _shape_artifact(study, best)
+        if artifact_id is not None:
+            url = picture_url(study._study_id, best, artifact_id)
+            lines += ["", f"![the best loss at x0 = 1 (GLO Fig. 6)]({url})"]
         baseline = study.user_attrs.get(BASELINE_ATTR)
         if isinstance(baseline, dict) and "value" in baseline:
             lines += [
@@ -97,11 +140,15 @@ def study_note(study: optuna.Study) -> str:
                 f"Cross-entropy trained the same way (lr {baseline.get('lr', math.nan):g}): "
                 f"{baseline['value']:.4f}.",
             ]
+        lines += ["", "Each trial's note shows its loss and the loss's shape."]
     else:
         lines.append("No completed trial yet.")
-    for key, report in sorted(study.user_attrs.items()):
-        if key.startswith(EVALUATION_ATTR) and isinstance(report, dict) and "markdown" in report:
+    for report in load_evaluations(study, None).values():
+        if "markdown" in report:
             lines += ["", report["markdown"]]
+        names = ", ".join(report.get("artifacts", {}))
+        if names:
+            lines += ["", f"Every run and training curve: study artifacts {names}."]
     return "\n".join(lines) + "\n"
 
 
@@ -113,7 +160,7 @@ def update_study_note(study: optuna.Study) -> None:
 
 
 class LossShapeArtifacts:
-    """Worker hooks: a loss-shape PNG artifact per trial and the study note.
+    """Worker hooks: a loss picture and a note per trial, and the study note.
 
     Use :meth:`before_tell` while the trial is running (artifacts need a running trial) and
     :meth:`after_tell` as an ordinary ``(study, frozen_trial)`` callback. Neither ever fails the
@@ -122,7 +169,7 @@ class LossShapeArtifacts:
     Args:
         artifact_dir: The :class:`~optuna.artifacts.FileSystemArtifactStore` directory (made
             when the first picture is stored).
-        note: Also keep the study's dashboard note up to date with the best loss.
+        note: Also write each trial's dashboard note and keep the study's up to date.
         announce: Called once with a line saying where the first picture went.
 
     Attributes:
@@ -147,43 +194,53 @@ class LossShapeArtifacts:
     def store(self) -> FileSystemArtifactStore:
         """The artifact store (its directory is created on first use)."""
         if self._store is None:
-            from optuna.artifacts import FileSystemArtifactStore
-
-            self.artifact_dir.mkdir(parents=True, exist_ok=True)
-            self._store = FileSystemArtifactStore(self.artifact_dir)
+            self._store = artifact_store(self.artifact_dir)
         return self._store
 
     def before_tell(self, study: optuna.Study, trial: optuna.Trial) -> str | None:
-        """Render the trial's loss shape and upload it; returns the artifact id (or ``None``)."""
+        """Upload the trial's loss picture and write its note; returns the picture's id."""
+        start = time.perf_counter()
+        try:
+            frozen = study._storage.get_trial(trial._trial_id)  # with the sampler's attrs
+            try:
+                loss = load_loss(frozen)
+            except ValueError:
+                return None  # a trial without a loss (e.g. a user's own parameters)
+            artifact_id = self._picture(trial, loss)
+            if self.note:
+                from optuna_dashboard import save_note
+
+                save_note(trial, trial_note(study._study_id, frozen, artifact_id))
+            return artifact_id
+        except Exception as err:  # never lose a trained trial to a picture
+            _logger.warning("No dashboard note for trial %d: %s", trial.number, err)
+            return None
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _picture(self, trial: optuna.Trial, loss: Any) -> str | None:
         from optuna.artifacts import upload_artifact
 
         from optuna_glo.reports.shapes import loss_shape_png
 
-        start = time.perf_counter()
         try:
-            try:
-                loss = load_loss(trial)
-            except ValueError:
-                return None  # a trial without a loss (e.g. a user's own parameters)
-            path = Path(self._tmp.name) / f"trial-{trial.number}-loss-shape.png"
-            loss_shape_png(loss, path, title=f"trial {trial.number}: loss at x0 = 1")
+            path = Path(self._tmp.name) / f"trial-{trial.number}{SHAPE_SUFFIX}"
+            loss_shape_png(loss, path, title=f"trial {trial.number}: the loss at x0 = 1")
             first = self._store is None
             artifact_id = upload_artifact(
                 artifact_store=self.store, file_path=str(path), study_or_trial=trial,
                 mimetype="image/png",
             )
             path.unlink()
-            if first and self.announce is not None:
-                self.announce(
-                    f"Loss-shape pictures of the trials go to {self.artifact_dir}/. See them with: "
-                    f"optuna-dashboard STORAGE_URL --artifact-dir {self.artifact_dir}"
-                )
-            return artifact_id
-        except Exception as err:  # never lose a trained trial to a picture
+        except Exception as err:
             _logger.warning("No loss-shape artifact for trial %d: %s", trial.number, err)
             return None
-        finally:
-            self.seconds += time.perf_counter() - start
+        if first and self.announce is not None:
+            self.announce(
+                f"Loss-shape pictures of the trials go to {self.artifact_dir}/. See them with: "
+                f"optuna-dashboard STORAGE_URL --artifact-dir {self.artifact_dir}"
+            )
+        return artifact_id
 
     def after_tell(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Refresh the study note when ``trial`` is the study's new best."""

@@ -23,11 +23,10 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optuna_glo.losses import TaylorGLOLoss, taylor_terms
+from optuna_glo.losses import ClassificationLoss, TaylorGLOLoss, readable_formula, taylor_terms
 
 if TYPE_CHECKING:
     import optuna
-    from torch import nn
 
     from optuna_glo.losses.trees import Node
 
@@ -35,10 +34,11 @@ _HEADER = '''"""{title}
 
 Exported by optuna-glo {version} from {source}.
 
-    {formula}
+    {readable}
 
-x is the one-hot true label, y = softmax(logits) the prediction, n the number of classes
-(GLO section III-A). Depends on torch only. A drop-in for torch.nn.CrossEntropyLoss::
+xᵢ is the one-hot target, yᵢ = softmax(logits)ᵢ the prediction, n the number of classes (GLO
+section III-A); coefficients are rounded and terms that cannot change the gradient are left out
+(FORMULA below is exact). Depends on torch only. A drop-in for torch.nn.CrossEntropyLoss::
 
     from {module} import FoundLoss
     criterion = FoundLoss()
@@ -206,14 +206,14 @@ def _tree_parts(tree: Node) -> tuple[str, str]:
     return "", pointwise
 
 
-def _is_tree_loss(loss: nn.Module) -> bool:
+def _is_tree_loss(loss: ClassificationLoss) -> bool:
     from optuna_glo.losses.trees import TreeLoss
 
     return isinstance(loss, TreeLoss)
 
 
 def loss_module_source(
-    loss: nn.Module, *, source: str = "a loss", module: str = "my_loss"
+    loss: ClassificationLoss, *, source: str = "a loss", module: str = "my_loss"
 ) -> str:
     """The text of a standalone module with ``FoundLoss``, equal to ``loss``.
 
@@ -235,18 +235,18 @@ def loss_module_source(
             f"`loss` must be a TaylorGLO or expression-tree loss to export. It is a "
             f"{type(loss).__name__}."
         )
-    formula_fn = getattr(loss, "formula", None)
-    formula = str(formula_fn()) if callable(formula_fn) else ""
+    formula = loss.formula()
     return _HEADER.format(
         title=_docstring_text(title), version=_docstring_text(__version__),
-        source=_docstring_text(source), formula=_docstring_text(formula, limit=100_000),
+        source=_docstring_text(source),
+        readable=_docstring_text(readable_formula(loss), limit=100_000),
         module=_docstring_text(module), formula_literal=ascii(formula), init=init,
         pointwise=pointwise,
     )
 
 
 def export_loss(
-    loss: nn.Module, out: str | Path, *, source: str = "a loss"
+    loss: ClassificationLoss, out: str | Path, *, source: str = "a loss"
 ) -> Path:
     """Write :func:`loss_module_source` to ``out`` (a ``.py`` file); return its path."""
     path = Path(out)
@@ -256,7 +256,7 @@ def export_loss(
             f"The specified `out` is {str(out)!r}."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(loss_module_source(loss, source=source, module=path.stem))
+    path.write_text(loss_module_source(loss, source=source, module=path.stem), encoding="utf-8")
     return path
 
 

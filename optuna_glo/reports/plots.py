@@ -15,20 +15,24 @@ matplotlib is imported inside the functions, so importing this module costs noth
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optuna.trial import FrozenTrial, TrialState
-
 from optuna_glo.keys import EVALUATION_ATTR
-from optuna_glo.losses import CrossEntropy
+from optuna_glo.losses import CrossEntropy, readable_formula
+from optuna_glo.reports.artifacts import has_runs, load_evaluations
+from optuna_glo.reports.generations import generations, trial_generation
 from optuna_glo.reports.shapes import binary_curve
 
 if TYPE_CHECKING:
     import optuna
     from matplotlib.figure import Figure
     from torch import nn
+
+_logger = logging.getLogger(__name__)
+
 
 def _figure(width: float, height: float, dpi: int = 100) -> Figure:
     from matplotlib.figure import Figure  # the OO API: no pyplot state, safe in any process
@@ -57,9 +61,7 @@ def plot_binary_view(loss: nn.Module, path: str | Path, *, label: str = "best lo
         ax.set_ylabel("loss at x0 = 1")
         ax.set_title(name)
         ax.grid(alpha=0.3)
-    formula = getattr(loss, "formula", None)
-    if callable(formula):
-        fig.suptitle(_wrap(formula(), 110), fontsize=8)
+    fig.suptitle(_wrap(readable_formula(loss), 100), fontsize=9)
     return _save(fig, path)
 
 
@@ -67,29 +69,6 @@ def _wrap(text: str, width: int) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width))
-
-
-def trial_generation(trial: FrozenTrial, population_size: int | None) -> int | None:
-    """A trial's generation: the sampler's own record (``cma:generation``, ``...:generation``),
-    else its number divided by the population size."""
-    for key, value in trial.system_attrs.items():
-        if key.endswith(":generation") and isinstance(value, int):
-            return value
-    if population_size:
-        return trial.number // population_size
-    return None
-
-
-def generations(
-    study: optuna.Study, population_size: int | None = None
-) -> dict[int, list[FrozenTrial]]:
-    """Completed trials grouped by generation (in generation order)."""
-    by_gen: dict[int, list[FrozenTrial]] = {}
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        gen = trial_generation(t, population_size)
-        if gen is not None and t.value is not None:
-            by_gen.setdefault(gen, []).append(t)
-    return dict(sorted(by_gen.items()))
 
 
 def plot_search_progress(
@@ -205,9 +184,18 @@ def plot_training_curves(report: dict[str, Any], path: str | Path) -> Path:
 
 
 def plot_study(
-    study: optuna.Study, out_dir: str | Path, *, population_size: int | None = None
+    study: optuna.Study,
+    out_dir: str | Path,
+    *,
+    population_size: int | None = None,
+    artifact_dir: str | Path | None = None,
 ) -> list[Path]:
-    """Every picture the study has data for, as PNGs in ``out_dir``; returns their paths."""
+    """Every picture the study has data for, as PNGs in ``out_dir``; returns their paths.
+
+    An evaluation's runs and curves are read from its study artifact in ``artifact_dir``
+    (:func:`~optuna_glo.reports.artifacts.load_evaluations`); an evaluation whose runs cannot be
+    read here is skipped with a warning.
+    """
     from optuna_glo.suggest import best_trial, load_loss
 
     out = Path(out_dir)
@@ -220,8 +208,10 @@ def plot_study(
                                         population_size=population_size))
     written.append(plot_generation_losses(study, out / "generation_best_losses.png",
                                           population_size=population_size))
-    for key, report in sorted(study.user_attrs.items()):
-        if not key.startswith(EVALUATION_ATTR) or not isinstance(report, dict):
+    for key, report in load_evaluations(study, artifact_dir).items():
+        if not has_runs(report):
+            _logger.warning("Evaluation %r: no runs here to plot (its artifacts are in another "
+                            "--artifact-dir?).", key)
             continue
         suffix = key[len(EVALUATION_ATTR) :].replace(":", "_").replace("=", "")
         written.append(plot_evaluation(report, out / f"evaluation{suffix}.png"))

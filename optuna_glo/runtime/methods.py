@@ -105,7 +105,9 @@ def _glo_suggest(spec: StudySpec) -> SuggestLoss:
 
     def suggest(trial: optuna.trial.Trial) -> nn.Module | None:
         # An untrainable tree gets fitness 0 untrained (GLO III-A); a cache hit its cached value.
-        loss = suggest_glo_loss(trial, low=-s.coefficient_bound, high=s.coefficient_bound)
+        loss = suggest_glo_loss(
+            trial, low=-s.coefficient_bound, high=s.coefficient_bound, untrainable="score"
+        )
         return None if getattr(loss, "untrainable", None) else loss
 
     return suggest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import optuna
@@ -10,7 +11,7 @@ import optuna
 from optuna_glo.keys import SPEC_ATTR
 from optuna_glo.objectives import get_task
 from optuna_glo.runtime.methods import make_sampler, spec_task
-from optuna_glo.runtime.spec import SpecError, StudySpec, spec_from_json
+from optuna_glo.runtime.spec import EvaluateSettings, SpecError, StudySpec, spec_from_json
 from optuna_glo.runtime.storage import open_storage, redact
 
 #: How many existing study names a "no study named" error lists.
@@ -51,7 +52,17 @@ def create_study(spec: StudySpec, storage_url: str) -> optuna.Study:
             f"({changed}). Give the new spec another [study] name, or delete the old study with "
             f"`optuna delete-study --study-name {spec.name} --storage URL`."
         )
+    with warnings.catch_warnings():  # experimental since Optuna 3.2, stable in use since
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([metric_name(spec)])  # optuna-dashboard's axis label
     return study
+
+
+def metric_name(spec: StudySpec) -> str:
+    """What a trial's value measures: validation accuracy, or an ``evaluate`` study's split's."""
+    settings = spec.method_settings
+    split = settings.split if isinstance(settings, EvaluateSettings) else "val"
+    return "test accuracy" if split == "test" else "validation accuracy"
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from optuna_glo.keys import FORMULA_ATTR, THETA_BOUNDS, THETA_PREFIX
-from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.losses import TaylorGLOLoss, readable_formula
 from optuna_glo.samplers import taylor_param_names
 
 if TYPE_CHECKING:
@@ -40,12 +40,13 @@ def suggest_taylor_loss(
         prefix: Parameter-name prefix (change it to search two losses in one trial).
 
     Returns:
-        The trial's :class:`~optuna_glo.losses.TaylorGLOLoss`. Its formula is stored in the
-        trial's user attribute ``"loss_formula"``.
+        The trial's :class:`~optuna_glo.losses.TaylorGLOLoss`. Its readable formula (rounded, as
+        a polynomial in x and y: see :func:`~optuna_glo.losses.readable_formula`; the parameters
+        are exact) is stored in the trial's user attribute ``"loss_formula"``.
     """
     if not low < high:
         raise ValueError(f"`low` must be below `high`. The specified bounds are ({low}, {high}).")
     theta = [trial.suggest_float(name, low, high) for name in taylor_param_names(order, prefix)]
     loss = TaylorGLOLoss(theta)
-    trial.set_user_attr(FORMULA_ATTR, loss.formula())
+    trial.set_user_attr(FORMULA_ATTR, readable_formula(loss))
     return loss

@@ -63,31 +63,42 @@ class SuggestedTreeLoss(TreeLoss):
 
 
 def suggest_loss_tree(
-    trial: optuna.trial.BaseTrial, *, reduction: str = "mean"
+    trial: optuna.trial.BaseTrial, *, reduction: str = "mean", untrainable: str = "prune"
 ) -> SuggestedTreeLoss:
     """The loss tree that a :class:`~optuna_glo.samplers.GeneticProgrammingSampler` gave ``trial``.
 
-    The result is a drop-in for ``torch.nn.CrossEntropyLoss`` (its text is ``loss.text``). When its
-    ``cached_value`` is not ``None``, return that instead of training::
+    The result is a drop-in for ``torch.nn.CrossEntropyLoss`` (its text is ``loss.text``). A tree
+    that cannot train (no x or no y, GLO III-A, or no gradient: see
+    :func:`~optuna_glo.losses.trees.untrainable_reason`) never reaches the objective's training:
+    the trial is pruned (``optuna.TrialPruned``), so it can never become the best trial. When
+    ``cached_value`` is not ``None`` (GLO's fitness cache), return it instead of training::
 
         def objective(trial):
-            loss_fn = optuna_glo.suggest_loss_tree(trial)
+            loss_fn = optuna_glo.suggest_loss_tree(trial)   # prunes an untrainable tree
             if loss_fn.cached_value is not None:
-                return loss_fn.cached_value   # a cache hit, or a tree that cannot train
+                return loss_fn.cached_value   # the value of the same tree, trained before
             return train(task, loss_fn).value
 
     The fitness cache (GLO III-A) matches the tree's
     :func:`~optuna_glo.losses.trees.fitness_key` (the canonical form of its terms that reach the
     gradient) and the trial's other parameters as suggested so far: suggest those first if the
-    objective has any. A hit is written
-    to the trial's user attribute ``"loss_cached_from"``; an untrainable tree's reason to
-    ``"loss_untrainable"``.
+    objective has any. A hit is written to the trial's user attribute ``"loss_cached_from"``; an
+    untrainable tree's reason to ``"loss_untrainable"``.
 
     Args:
         trial: A trial of a study sampled by ``GeneticProgrammingSampler`` (or a finished
             ``FrozenTrial`` of one, to rebuild its loss; no cache lookup then).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` over the batch.
+        untrainable: ``"prune"`` (default) raises ``optuna.TrialPruned`` for an untrainable tree;
+            ``"score"`` returns it with ``cached_value`` 0, GLO III-A's "fitness of 0", for an
+            objective that returns ``cached_value`` (optuna-glo's workers do: the GP population
+            then counts the tree, with a roulette weight of 0, as in the paper).
     """
+    if untrainable not in ("prune", "score"):
+        raise ValueError(
+            f"`untrainable` must be 'prune' or 'score'. The specified `untrainable` is "
+            f"{untrainable!r}."
+        )
     attrs = trial_system_attrs(trial)
     if TREE_KEY not in attrs:
         raise ValueError(
@@ -100,6 +111,8 @@ def suggest_loss_tree(
         return SuggestedTreeLoss(tree, untrainable=reason, reduction=reduction)
     if reason is not None:
         trial.set_user_attr(UNTRAINABLE_ATTR, reason)
+        if untrainable == "prune":
+            raise optuna.TrialPruned(f"The loss tree {attrs[TREE_KEY]} cannot train: {reason}.")
         return SuggestedTreeLoss(
             tree, cached_value=UNTRAINABLE_FITNESS, untrainable=reason, reduction=reduction
         )
@@ -176,15 +189,16 @@ def suggest_glo_loss(
     low: float = COEFFICIENT_BOUNDS[0],
     high: float = COEFFICIENT_BOUNDS[1],
     reduction: str = "mean",
+    untrainable: str = "prune",
 ) -> TreeLoss:
     """The loss of a trial of a :class:`~optuna_glo.samplers.GLOSampler` study, in either phase.
 
     A discovery trial gets its candidate tree (:func:`suggest_loss_tree`: check
-    ``cached_value``); a coefficient-phase trial gets the best discovered tree with coefficients
-    suggested by :func:`suggest_tree_coefficients` between ``low`` and ``high`` (the sampler's
-    ``coefficient_bounds``).
+    ``cached_value``; ``untrainable`` is passed on); a coefficient-phase trial gets the best
+    discovered tree with coefficients suggested by :func:`suggest_tree_coefficients` between
+    ``low`` and ``high`` (the sampler's ``coefficient_bounds``).
     """
     tree = trial_system_attrs(trial).get(COEFFICIENT_TREE_KEY)
     if tree is None:
-        return suggest_loss_tree(trial, reduction=reduction)
+        return suggest_loss_tree(trial, reduction=reduction, untrainable=untrainable)
     return suggest_tree_coefficients(trial, tree, low=low, high=high, reduction=reduction)

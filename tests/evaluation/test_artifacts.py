@@ -3,17 +3,24 @@ and on the real PostgreSQL server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
 import pytest
-from _evaluation_studies import is_png, tiny_spec
+from _evaluation_studies import evaluation_report, is_png, study_with_generations, tiny_spec
 from optuna.artifacts import get_all_artifact_meta
 from optuna.trial import TrialState
 from optuna_dashboard import get_note
 
+from optuna_glo import load_loss
 from optuna_glo.cli import main
-from optuna_glo.reports.dashboard import default_artifact_dir, readable_math, study_note
+from optuna_glo.keys import EVALUATION_ATTR
+from optuna_glo.losses import readable_formula
+from optuna_glo.reports.artifacts import ATTR_LIMIT, attr_size, load_evaluations, store_evaluation
+from optuna_glo.reports.dashboard import default_artifact_dir, study_note
+from optuna_glo.reports.evaluation import markdown_table, write_tables
+from optuna_glo.reports.plots import plot_study
 from optuna_glo.runtime.study import create_study
 
 
@@ -35,10 +42,13 @@ def _check_artifacts(study: optuna.Study, artifact_dir: Path) -> None:
         assert meta.mimetype == "image/png"
         assert meta.filename == f"trial-{trial.number}-loss-shape.png"
         assert is_png(artifact_dir / meta.artifact_id)
+        note = get_note(optuna.Trial(study, trial._trial_id))
+        assert readable_formula(load_loss(trial)) in note
+        assert f"/artifacts/{study._study_id}/{trial._trial_id}/{meta.artifact_id}" in note
     note = get_note(study)
     best = study.best_trial
     assert f"**Best loss**: trial {best.number}" in note
-    assert readable_math(best.user_attrs["loss_formula"]) in note
+    assert readable_formula(load_loss(best)) in note
 
 
 @pytest.mark.slow
@@ -70,4 +80,41 @@ def test_default_artifact_dir_and_note_without_trials(sqlite_url: str) -> None:
     assert default_artifact_dir("sqlite:///a/b.db") == Path("a/b-artifacts")
     study = create_study(tiny_spec(), sqlite_url)
     assert "No completed trial yet." in study_note(study)
-    assert readable_math("-(1/n) * sum_i (y_i - 0.5)^2") == "-(1/n) · Σᵢ (yᵢ - 0.5)²"
+
+
+def test_an_evaluation_goes_to_artifacts_and_a_small_summary(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    study = study_with_generations(sqlite_url)
+    report = evaluation_report(curve_points=400)  # --eval-every 5 on a 2,000-step run
+    whole = {**report.to_dict(), "markdown": markdown_table(report)}
+    assert attr_size(whole) > ATTR_LIMIT  # what used to be a study user attr
+    md, cs = write_tables(report, tmp_path, "evaluation")
+    (tmp_path / "evaluation.json").write_text(json.dumps(whole))
+    files = [tmp_path / "evaluation.json", md, cs, tmp_path / "evaluation-curves.csv"]
+    store = tmp_path / "artifacts"
+    summary = store_evaluation(study, whole, key=EVALUATION_ATTR, files=files, artifact_dir=store)
+
+    assert study.user_attrs[EVALUATION_ATTR] == summary
+    assert all(attr_size(v) < ATTR_LIMIT for v in study.user_attrs.values())
+    assert summary["rows"][0] == {  # the statistics; the runs and the curve are artifacts
+        "loss": "best (trial 3)", "lr": 1.0, "n": 3, "mean": pytest.approx(0.95),
+        "std": pytest.approx(0.01), "diverged": 0, "p_vs_cross_entropy": None,
+        "p_vs_cross_entropy_lr_tuned": None,
+    }
+    metas = get_all_artifact_meta(study)
+    assert sorted(m.filename for m in metas) == sorted(p.name for p in files)
+    assert {m.filename: m.artifact_id for m in metas} == summary["artifacts"]
+    assert load_evaluations(study, store)[EVALUATION_ATTR] == whole
+    # Stored again unchanged (a resumed evaluation that trained nothing): nothing new.
+    store_evaluation(study, whole, key=EVALUATION_ATTR, files=files, artifact_dir=store)
+    assert len(get_all_artifact_meta(study)) == len(files)
+    note = study_note(study)
+    assert "### Full-length evaluation" in note and "study artifacts evaluation.json" in note
+
+    # plot reads the runs and curves from the artifacts; without them it says why it cannot.
+    pictures = {p.name for p in plot_study(study, tmp_path / "pics", artifact_dir=store)}
+    assert {"evaluation.png", "training_curves.png"} <= pictures
+    pictures = {p.name for p in plot_study(study, tmp_path / "pics2", artifact_dir=None)}
+    assert "evaluation.png" not in pictures
+    assert "no runs here to plot" in caplog.text

@@ -22,7 +22,7 @@ STUDIES = Path(__file__).resolve().parents[2] / "studies"
 
 
 def _objective(trial: optuna.Trial) -> float:
-    loss = optuna_glo.suggest_glo_loss(trial)
+    loss = optuna_glo.suggest_glo_loss(trial, untrainable="score")
     cached = getattr(loss, "cached_value", None)
     if cached is not None:
         return cached

@@ -32,7 +32,7 @@ sampler = GeneticProgrammingSampler(population_size=6, n_elites=2, seed=0)
 study = optuna.load_study(study_name=name, storage=url, sampler=sampler)
 
 def objective(trial):
-    loss = optuna_glo.suggest_loss_tree(trial)
+    loss = optuna_glo.suggest_loss_tree(trial, untrainable="score")
     if int(fail_every) and trial.number % int(fail_every) == 0:
         raise RuntimeError("worker lost its GPU")
     if loss.cached_value is not None:

@@ -11,8 +11,15 @@ import pytest
 from optuna.trial import TrialState
 
 import optuna_glo
-from optuna_glo.keys import CACHED_FROM_ATTR, CANONICAL_KEY, FORMULA_ATTR, TREE_ATTR, TREE_KEY
-from optuna_glo.losses.trees import fitness_key, parse, size
+from optuna_glo.keys import (
+    CACHED_FROM_ATTR,
+    CANONICAL_KEY,
+    FORMULA_ATTR,
+    TREE_ATTR,
+    TREE_KEY,
+    UNTRAINABLE_ATTR,
+)
+from optuna_glo.losses.trees import fitness_key, parse, size, untrainable_reason
 from optuna_glo.samplers import GeneticProgrammingSampler
 from optuna_glo.samplers.gp import trial_system_attrs
 from optuna_glo.samplers.gp._attrs import ORIGIN_KEY, SLOT_KEY
@@ -24,7 +31,7 @@ SEED_KEY = "GeneticProgrammingSampler:seed"
 
 def _fitness(trial: optuna.Trial) -> float:
     """A cheap stand-in for training: small trees with both x and y are fitter."""
-    loss = optuna_glo.suggest_loss_tree(trial)
+    loss = optuna_glo.suggest_loss_tree(trial, untrainable="score")
     if loss.cached_value is not None:
         return loss.cached_value
     return 1.0 / size(loss.tree)
@@ -108,7 +115,7 @@ def test_roulette_favours_fitter_parents_in_the_sampler() -> None:
     good = "log(y) - x / y"
 
     def objective(trial: optuna.Trial) -> float:
-        loss = optuna_glo.suggest_loss_tree(trial)
+        loss = optuna_glo.suggest_loss_tree(trial, untrainable="score")
         return 0.9 if loss.text == good and trial.number == 0 else 0.005
 
     study = _study(population_size=20, n_elites=0, seed=3)
@@ -128,7 +135,7 @@ def test_cache_hits_skip_training() -> None:
     trained: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
-        loss = optuna_glo.suggest_loss_tree(trial)
+        loss = optuna_glo.suggest_loss_tree(trial, untrainable="score")
         if loss.cached_value is not None:
             return loss.cached_value
         trained.append(trial_system_attrs(trial)[CANONICAL_KEY])
@@ -153,7 +160,7 @@ def test_cache_hits_skip_training() -> None:
 def test_cache_compares_the_other_parameters() -> None:
     def objective(trial: optuna.Trial) -> float:
         trial.suggest_float("lr", 0.0, 1.0)
-        loss = optuna_glo.suggest_loss_tree(trial)
+        loss = optuna_glo.suggest_loss_tree(trial, untrainable="score")
         return 0.5 if loss.cached_value is None else loss.cached_value
 
     study = _study(seed=1)
@@ -244,3 +251,31 @@ def test_suggest_loss_tree_needs_the_gp_sampler() -> None:
     study = optuna.create_study()
     with pytest.raises(ValueError, match="has no loss tree"):
         optuna_glo.suggest_loss_tree(study.ask())
+
+
+def test_an_untrainable_tree_is_pruned_before_a_users_objective_trains_it() -> None:
+    trained: list[str] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        loss = optuna_glo.suggest_loss_tree(trial)  # a user's objective: no cached_value check
+        trained.append(loss.text)
+        return 1.0  # stands in for training; any trained tree would score high
+
+    study = _study(seed=1)
+    study.optimize(objective, n_trials=30)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert pruned and len(trained) == len(complete)  # random depth-2 trees often lack x or y
+    for t in pruned:
+        assert t.user_attrs[UNTRAINABLE_ATTR] == untrainable_reason(parse(t.system_attrs[TREE_KEY]))
+    assert all(untrainable_reason(parse(t.system_attrs[TREE_KEY])) is None for t in complete)
+    # The paper's own failure case: a constant tree, given by hand.
+    trial = study.ask()
+    study._storage.set_trial_system_attr(trial._trial_id, TREE_KEY, "-1")
+    with pytest.raises(optuna.TrialPruned, match="The loss tree -1 cannot train: the tree has"):
+        optuna_glo.suggest_loss_tree(trial)
+    assert study._storage.get_trial(trial._trial_id).user_attrs[UNTRAINABLE_ATTR] == (
+        "the tree has neither an x nor a y leaf (GLO III-A)"
+    )
+    with pytest.raises(ValueError, match="`untrainable` must be 'prune' or 'score'"):
+        optuna_glo.suggest_loss_tree(trial, untrainable="zero")

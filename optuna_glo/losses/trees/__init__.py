@@ -24,6 +24,7 @@ from optuna_glo.losses.trees._compile import (
     safe_sqrt,
     untrainable_reason,
 )
+from optuna_glo.losses.trees._display import readable_tree
 from optuna_glo.losses.trees._grammar import (
     MAX_COEFFICIENT,
     MAX_INTEGER,
@@ -99,6 +100,7 @@ __all__ = [
     "random_leaf",
     "random_node_with_leaves",
     "random_tree",
+    "readable_tree",
     "replace_at",
     "reset_coefficients",
     "safe_sqrt",

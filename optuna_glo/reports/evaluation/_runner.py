@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
+from optuna_glo.losses import ClassificationLoss, readable_formula
 from optuna_glo.objectives import (
     DIVERGED_FITNESS,
     Splits,
@@ -60,14 +59,13 @@ class Candidate:
     """
 
     label: str
-    loss: nn.Module
+    loss: ClassificationLoss
     lr: float
 
     @property
     def formula(self) -> str:
-        """The loss's readable formula."""
-        formula = getattr(self.loss, "formula", None)
-        return formula() if callable(formula) else type(self.loss).__name__
+        """The loss's readable formula (rounded: for people, not for telling losses apart)."""
+        return readable_formula(self.loss)
 
     @property
     def identity(self) -> str:
@@ -76,7 +74,7 @@ class Candidate:
         if theta is not None:
             return f"TaylorGLO{json.dumps(theta.tolist())}"
         text = getattr(self.loss, "text", None)
-        return f"tree:{text}" if isinstance(text, str) else self.formula
+        return f"tree:{text}" if isinstance(text, str) else self.loss.formula()
 
 
 @dataclass
@@ -101,7 +99,7 @@ class Row:
         return {
             "loss": self.label, "formula": self.formula, "lr": self.lr,
             "test_accuracy": self.test_accuracy, "n": s.n, "mean": s.mean,
-            "std": None if math.isnan(s.std) else s.std, "diverged": self.diverged,
+            "std": _none_if_nan(s.std), "diverged": self.diverged,
             "p_vs_cross_entropy": _none_if_nan(self.p_vs_baseline),
             "p_vs_cross_entropy_lr_tuned": _none_if_nan(self.p_vs_tuned),
             "curve": [list(point) for point in self.curve],

@@ -97,7 +97,7 @@ def write_tables(report: EvaluationReport, out_dir: str | Path, stem: str) -> tu
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, cs = out / f"{stem}.md", out / f"{stem}.csv"
-    md.write_text(markdown_table(report))
-    cs.write_text(csv_table(report))
-    (out / f"{stem}-curves.csv").write_text(curves_csv(report))
+    md.write_text(markdown_table(report), encoding="utf-8")
+    cs.write_text(csv_table(report), encoding="utf-8")
+    (out / f"{stem}-curves.csv").write_text(curves_csv(report), encoding="utf-8")
     return md, cs
