@@ -171,7 +171,9 @@ def test_stored_text_in_the_module_is_data(text: str) -> None:
     loss = TreeLoss(parse(TREES[1]))
     benign = loss_module_source(loss, source="study 'tiny'")
     hostile = loss_module_source(loss, source=f"study {text!r} {text}")
-    assert hostile.isascii()
+    # Stored text is written as ASCII: every non-ASCII character comes from the template or the
+    # formula rendered from the parsed loss, which the benign module has too.
+    assert {c for c in hostile if not c.isascii()} <= set(benign)
     assert _without_docstring(hostile) == _without_docstring(benign)
     docstring = ast.get_docstring(ast.parse(hostile))
     assert docstring is not None

@@ -115,21 +115,22 @@ class FoundLoss(nn.Module):
 '''
 
 
-def _docstring_text(text: str, *, limit: int = 300) -> str:
+def _docstring_text(text: str, *, limit: int = 300, unicode: bool = False) -> str:
     r"""``text`` written so that it stands inside the module's triple-quoted docstring as data.
 
     Printable ASCII stays as it is, except ``"`` and ``\``, which are escaped; every other
     character (line breaks, terminal escapes, bidi controls, U+2028, non-ASCII letters) is written
     as its escape sequence with the backslash escaped, so the docstring shows ``\x1b`` rather than
     holding an ESC. No value can close the docstring or start a line of code. At most ``limit``
-    characters of ``text`` are written.
+    characters of ``text`` are written. With ``unicode``, printable non-ASCII characters
+    (``str.isprintable``: the readable formula's subscripts and signs) stay as they are.
     """
     shown = text if len(text) <= limit else text[:limit] + "..."
     out = []
     for char in shown:
         if char in '"\\':
             out.append("\\" + char)
-        elif " " <= char <= "~":
+        elif " " <= char <= "~" or (unicode and char.isprintable()):
             out.append(char)
         else:
             out.append(ascii(char)[1:-1].replace("\\", "\\\\"))
@@ -239,7 +240,7 @@ def loss_module_source(
     return _HEADER.format(
         title=_docstring_text(title), version=_docstring_text(__version__),
         source=_docstring_text(source),
-        readable=_docstring_text(readable_formula(loss), limit=100_000),
+        readable=_docstring_text(readable_formula(loss), limit=100_000, unicode=True),
         module=_docstring_text(module), formula_literal=ascii(formula), init=init,
         pointwise=pointwise,
     )

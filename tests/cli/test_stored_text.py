@@ -70,7 +70,10 @@ def test_best_prints_the_parsed_formula_and_no_stored_escapes(tmp_path: Path) ->
     lines = result.stdout.splitlines()
     assert lines[1:] == [
         "Best loss: trial 0, validation accuracy 0.9000",
-        "  L(x, y) = -(1/n) * sum_i [log(y) - x / y]",
+        "  L(x, y) = -(1/n) Σᵢ [log(yᵢ) - xᵢ/yᵢ]",
+        "  xᵢ: the one-hot target (1 for the true class i, else 0); yᵢ: the softmax prediction "
+        "for class i; n: the number of classes. Terms that cannot change the gradient are left "
+        "out.",
         "Cross-entropy, trained the same way: the stored record is unreadable.",
     ]
     assert all(line.isprintable() for line in lines)
@@ -87,7 +90,8 @@ def test_stored_names_and_trees_in_errors_and_tables(tmp_path: Path, capsys) -> 
     # The stored name in `best`'s own header.
     assert main(["best", "--study", ESCAPES, "--storage", url]) == 0
     out = capsys.readouterr().out
-    assert all(line.isprintable() for line in out.splitlines()) and len(out.splitlines()) == 3
+    # header, best loss, formula, legend
+    assert all(line.isprintable() for line in out.splitlines()) and len(out.splitlines()) == 4
     # A stored tree that is not one: the reason, not the text.
     study = optuna.load_study(study_name=ESCAPES, storage=url)
     study.add_trial(optuna.trial.create_trial(value=0.95, user_attrs={"loss_tree": ESCAPES}))
