@@ -111,11 +111,6 @@ class FixedSpaceCmaEsSampler(BaseSampler):
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
         self._warned: set[str] = set()
 
-    @property
-    def population_size(self) -> int:
-        """CMA-ES lambda: trials per generation."""
-        return self._replay.population_size
-
     def reseed_rng(self) -> None:
         # The candidates need no reseeding: each is drawn from its own seed.
         self._independent_sampler.reseed_rng()

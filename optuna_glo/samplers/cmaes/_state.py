@@ -66,7 +66,7 @@ class CmaSettings:
             # As Optuna's CmaEsSampler: redraw an infeasible candidate up to 10 n times, then clip.
             n_max_resampling=10 * n,
             population_size=self.population_size,
-            seed=0,  # unused: every candidate is drawn with its own seed (``GenerationReplay.draw``)
+            seed=0,  # unused: each candidate has its own seed (``GenerationReplay.draw``)
         )
 
 
