@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from optuna.distributions import FloatDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import StudyDirection
@@ -59,7 +59,8 @@ class FixedSpaceCmaEsSampler(BaseSampler):
         bounds: ``(low, high)`` of every parameter.
         start: CMA-ES's initial mean, in every parameter; inside ``bounds``.
         sigma0: CMA-ES's initial step size, in parameter units.
-        population_size: CMA-ES lambda, at least 2 (default: ``4 + floor(3 ln n)``).
+        population_size: CMA-ES lambda, at least 2 (default: ``4 + floor(3 ln n)``); below 4,
+            one parent is recombined and cmaes warns that its rank-mu learning rate is 0.
         independent_sampler: Samples every other parameter (default: ``RandomSampler(seed)``).
         seed: Seed of the candidates (and of the default independent sampler). With ``None`` a
             random one is drawn: workers of one study then draw independent candidates.
@@ -107,7 +108,7 @@ class FixedSpaceCmaEsSampler(BaseSampler):
             name: FloatDistribution(low, high) for name in names
         }
         self._replay = GenerationReplay(settings)
-        self._seed = int(np.random.SeedSequence().entropy) if seed is None else seed  # type: ignore[arg-type]
+        self._seed = secrets.randbits(63) if seed is None else seed
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
         self._warned: set[str] = set()
 
