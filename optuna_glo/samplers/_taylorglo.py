@@ -1,4 +1,4 @@
-"""TaylorGLO's search: Optuna's CmaEsSampler with the paper's settings (TaylorGLO section 5)."""
+"""TaylorGLO's search: CMA-ES with the paper's settings (TaylorGLO sections 4 and 5)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from optuna_glo.keys import THETA_BOUNDS, THETA_PREFIX
 from optuna_glo.losses import n_taylor_params
-from optuna_glo.samplers._fixed_cmaes import FixedSpaceCmaEsSampler, build_fixed_space_cmaes
+from optuna_glo.samplers.cmaes import FixedSpaceCmaEsSampler
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
@@ -60,9 +60,8 @@ def taylorglo_sampler(
             f"`population_size` is {population_size}."
         )
     # Bounds wide enough for the best theta (|theta| up to 12.7, appendix C) would make Optuna's
-    # default step size range / 6 >= 4.2, not 1.2: see build_fixed_space_cmaes.
-    return build_fixed_space_cmaes(
-        TaylorGLOSampler, param_names=taylor_param_names(order, prefix), bounds=bounds,
-        start=0.0, sigma0=sigma0, population_size=population_size,
-        independent_sampler=independent_sampler, seed=seed,
+    # CmaEsSampler start at their centre with step size range / 6 >= 4.2, not 1.2: hence our own.
+    return TaylorGLOSampler(
+        param_names=taylor_param_names(order, prefix), bounds=bounds, start=0.0, sigma0=sigma0,
+        population_size=population_size, independent_sampler=independent_sampler, seed=seed,
     )

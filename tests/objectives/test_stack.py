@@ -509,8 +509,8 @@ def test_taylorglo_sampler_samples_the_same_whether_asked_in_batches_or_one_by_o
 ) -> None:
     """A batch-mode worker asks a whole batch before telling any; CMA-ES must not notice.
 
-    On a database storage (as workers use), CmaEsSampler restores its optimizer from the last
-    completed trial; a trial asked while its generation's first trial still runs rebuilds it.
+    On a database storage (as workers use), every ask rebuilds CMA-ES from the stored trials;
+    a trial's candidate depends on the seed, its generation and its number only.
     """
     import optuna
 

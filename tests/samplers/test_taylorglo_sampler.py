@@ -26,7 +26,7 @@ def _objective(trial: optuna.Trial) -> float:
 def test_first_generation_is_centred_at_zero_with_step_size_1_2() -> None:
     # TaylorGLO section 4: theta = 0 at the start; section 5: sigma = 1.2. Every trial of the
     # first generation, trial 0 included, comes from that distribution.
-    sampler = taylorglo_sampler(population_size=300, seed=0)
+    sampler = taylorglo_sampler(population_size=300, seed=1)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(_objective, n_trials=300)
     theta = _thetas(study)

@@ -2,7 +2,7 @@
 
 "The coefficient vector is optimized independently and iteratively using ... (mu/mu, lambda)-CMA-ES,
 which incorporates weighted rank-mu updates ... [with] an initial step size sigma = 1.5."
-Optuna's :class:`~optuna.samplers.CmaEsSampler` is that CMA-ES; it starts here at the all-ones
+That is :class:`~optuna_glo.samplers.cmaes.FixedSpaceCmaEsSampler`, started here at the all-ones
 vector, i.e. at the discovered tree (GLO III-B: "loss functions found by the above genetic algorithm
 can all be thought of having unit coefficients").
 """
@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from optuna_glo.keys import COEFFICIENT_BOUNDS, COEFFICIENT_PREFIX
 from optuna_glo.losses.trees import Node, free_coefficient_paths, parse
-from optuna_glo.samplers._fixed_cmaes import FixedSpaceCmaEsSampler, build_fixed_space_cmaes
+from optuna_glo.samplers.cmaes import FixedSpaceCmaEsSampler
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
-
 
 
 def coefficient_param_names(tree: Node | str, prefix: str = COEFFICIENT_PREFIX) -> list[str]:
@@ -64,10 +63,10 @@ def coefficient_sampler(
             f"{population_size}."
         )
     # GLO III-B starts at the discovered tree (all ones) with sigma 1.5, within bounds wide enough
-    # for tuned coefficients: Optuna's default start and step size cannot give that (see
-    # build_fixed_space_cmaes).
-    return build_fixed_space_cmaes(
-        CoefficientCmaEsSampler, param_names=coefficient_param_names(tree, prefix),
-        bounds=bounds, start=1.0, sigma0=sigma0, population_size=population_size,
+    # for tuned coefficients: Optuna's CmaEsSampler (start at the centre of the bounds, step size
+    # range / 6) cannot give that.
+    return CoefficientCmaEsSampler(
+        param_names=coefficient_param_names(tree, prefix), bounds=bounds, start=1.0,
+        sigma0=sigma0, population_size=population_size,
         independent_sampler=independent_sampler, seed=seed,
     )
