@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import optuna
 import pytest
 
+from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.runtime.methods import make_objective
 from optuna_glo.runtime.spec import METHOD_SETTINGS, SpecError, StudySpec, load_spec, spec_from_json
 from optuna_glo.runtime.study import validate_spec
 
@@ -124,3 +128,32 @@ def test_evaluate_spec_with_an_unknown_loss_is_refused(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, EVALUATE.replace('"baikal"', '"focal"')))
     with pytest.raises(SpecError, match="Unknown loss 'focal'"):
         validate_spec(spec)
+
+
+def test_taylorglo_form_defaults_to_the_authors_code(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, BASE))
+    assert spec.method_settings.form == "code"
+    eq5 = load_spec(write(tmp_path, BASE + '[taylorglo]\nform = "eq5"\n'))
+    assert eq5.method_settings.form == "eq5"
+    assert spec_from_json(eq5.to_json()) == eq5
+
+
+def test_unknown_taylorglo_form_is_a_one_line_error(tmp_path: Path) -> None:
+    match = r"\[taylorglo\] form must be one of 'code', 'eq5' .* got 'paper'"
+    with pytest.raises(SpecError, match=match) as err:
+        load_spec(write(tmp_path, BASE + '[taylorglo]\nform = "paper"\n'))
+    assert "\n" not in str(err.value)
+
+
+def test_a_stored_spec_without_form_predates_forms_and_is_eq5(tmp_path: Path) -> None:
+    data = load_spec(write(tmp_path, BASE)).to_dict()
+    del data["taylorglo"]["form"]
+    assert spec_from_json(json.dumps(data)).method_settings.form == "eq5"
+
+
+def test_taylorglo_form_reaches_the_trials_loss(tmp_path: Path) -> None:
+    for form in ("code", "eq5"):
+        spec = load_spec(write(tmp_path, BASE + f'[taylorglo]\nform = "{form}"\n'))
+        study = optuna.create_study()
+        loss = make_objective(spec).suggest_loss(study.ask())
+        assert isinstance(loss, TaylorGLOLoss) and loss.form == form

@@ -16,19 +16,25 @@ from optuna_glo.losses._named import (
     taylorglo_mnist,
 )
 from optuna_glo.losses._taylor import (
+    DEFAULT_TAYLOR_FORM,
+    TAYLOR_FORMS,
     TaylorGLOLoss,
+    check_taylor_form,
     n_taylor_params,
     order_from_n_params,
     taylor_formula,
     taylor_pointwise,
     taylor_terms,
+    term_factorials,
 )
 
 __all__ = [
     "BAIKAL_CMA_COEFFICIENTS",
+    "DEFAULT_TAYLOR_FORM",
     "EPS",
     "NAMED_LOSSES",
     "TAYLORGLO_MNIST_THETA",
+    "TAYLOR_FORMS",
     "Baikal",
     "BaikalCMA",
     "ClassificationLoss",
@@ -36,6 +42,7 @@ __all__ = [
     "PointwiseLoss",
     "TaylorGLOLoss",
     "binary_view",
+    "check_taylor_form",
     "get_loss",
     "n_taylor_params",
     "order_from_n_params",
@@ -45,4 +52,5 @@ __all__ = [
     "taylor_pointwise",
     "taylor_terms",
     "taylorglo_mnist",
+    "term_factorials",
 ]

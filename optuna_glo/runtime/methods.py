@@ -73,7 +73,9 @@ def _taylorglo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 
 def _taylorglo_suggest(spec: StudySpec) -> SuggestLoss:
     s = _settings(spec, TaylorGLOSettings)
-    return lambda trial: suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound)
+    return lambda trial: suggest_taylor_loss(
+        trial, s.order, low=-s.bound, high=s.bound, form=s.form
+    )
 
 
 def _glo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
