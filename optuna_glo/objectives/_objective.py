@@ -14,6 +14,7 @@ from optuna_glo.objectives._training import (
     DIVERGED_FITNESS,
     AbortRule,
     TrainResult,
+    has_collapsed,
     resolve_device,
     train,
 )
@@ -41,11 +42,22 @@ def training_seed(study_seed: int, trial_number: int, common_random_numbers: boo
 
 
 def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:
-    """Store what a training run measured in the trial's user attributes."""
+    """Store what a training run measured in the trial's user attributes.
+
+    Every path that trains a search's candidates (one by one, or a population) ends here, so this
+    is where a run is judged: when the trial carries its task's number of classes
+    (``"n_classes"``, written by :meth:`LossSearchObjective.candidate`), a run that ended within
+    :data:`~optuna_glo.objectives._training.COLLAPSE_MARGIN` of it is marked collapsed, and
+    ``result.value`` becomes 0 like a diverged run's. ``"val_accuracy"`` keeps what was measured.
+    """
+    n_classes = trial.user_attrs.get("n_classes")
+    if isinstance(n_classes, int) and not result.diverged:
+        result.collapsed = has_collapsed(result.val_accuracy, n_classes)
     trial.set_user_attr("val_accuracy", result.val_accuracy)
     trial.set_user_attr("diverged", result.diverged)
     if result.diverged_at_step is not None:
         trial.set_user_attr("diverged_at_step", result.diverged_at_step)
+    trial.set_user_attr("collapsed", result.collapsed)
     trial.set_user_attr("steps", result.steps)
     trial.set_user_attr("attempts", result.attempts)
     trial.set_user_attr("train_seconds", round(result.seconds, 3))
@@ -119,7 +131,8 @@ class LossSearchObjective(_TaskObjective):
         """The trial's loss to train, or its value when it needs no training.
 
         A candidate that cannot train gets fitness 0 untrained (GLO III-A); one whose canonical
-        form already has a value gets that value from GLO's fitness cache.
+        form already has a value gets that value from GLO's fitness cache. A candidate to train
+        gets the task's number of classes in its user attribute ``"n_classes"``.
         """
         loss = self.suggest_loss(trial)
         if loss is None:
@@ -128,6 +141,8 @@ class LossSearchObjective(_TaskObjective):
         cached = getattr(loss, "cached_value", None)  # GLO III-A's fitness cache
         if cached is not None:
             return float(cached)
+        # Read by `record_result`, which judges a run that ends at chance to have collapsed.
+        trial.set_user_attr("n_classes", self.data.n_classes)
         return loss
 
     def seed_of(self, trial: optuna.trial.BaseTrial) -> int:
