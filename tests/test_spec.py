@@ -157,3 +157,12 @@ def test_taylorglo_form_reaches_the_trials_loss(tmp_path: Path) -> None:
         study = optuna.create_study()
         loss = make_objective(spec).suggest_loss(study.ask())
         assert isinstance(loss, TaylorGLOLoss) and loss.form == form
+
+
+def test_invariant_check_is_on_by_default_and_off_in_old_stored_specs(tmp_path: Path) -> None:
+    # On in the authors' code unless turned off, and in their MNIST runs (losses._invariant).
+    spec = load_spec(write(tmp_path, BASE))
+    assert spec.method_settings.invariant_check is True
+    data = spec.to_dict()
+    del data["taylorglo"]["invariant_check"]
+    assert spec_from_json(json.dumps(data)).method_settings.invariant_check is False

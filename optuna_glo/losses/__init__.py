@@ -5,6 +5,7 @@ Every loss is an ``nn.Module`` called like ``torch.nn.CrossEntropyLoss``: ``loss
 
 from optuna_glo.losses._base import EPS, ClassificationLoss, PointwiseLoss, safe_div, safe_log
 from optuna_glo.losses._binary import binary_view
+from optuna_glo.losses._invariant import invariant_margin, invariant_violation
 from optuna_glo.losses._named import (
     BAIKAL_CMA_COEFFICIENTS,
     NAMED_LOSSES,
@@ -44,6 +45,8 @@ __all__ = [
     "binary_view",
     "check_taylor_form",
     "get_loss",
+    "invariant_margin",
+    "invariant_violation",
     "n_taylor_params",
     "order_from_n_params",
     "safe_div",

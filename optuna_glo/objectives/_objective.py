@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from optuna_glo.keys import FORMULA_ATTR
+from optuna_glo.keys import FORMULA_ATTR, UNTRAINABLE_ATTR
 from optuna_glo.objectives._data import Splits, load_dataset
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import (
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 #: Turns a trial into its candidate loss; ``None`` means the candidate cannot train at all (GLO
 #: III-A: a tree without both an x and a y leaf) and gets fitness 0 without training.
 SuggestLoss = Callable[["optuna.trial.Trial"], nn.Module | None]
+
+#: Why a candidate gets fitness 0 without training, from its loss and the task's number of classes,
+#: or ``None`` to train it (e.g. the TaylorGLO authors' invariant, ``losses.invariant_violation``).
+UntrainableReason = Callable[[nn.Module, int], str | None]
 
 #: Spacing of the seeds of different trials when candidates do not share random numbers.
 _TRIAL_SEED_STRIDE = 1_000_003
@@ -102,6 +106,8 @@ class LossSearchObjective(_TaskObjective):
         seed: The study seed.
         common_random_numbers: Give every candidate the same initialisation and batches.
         abort_rule: TaylorGLO's abort-and-retry rule, or ``None``.
+        untrainable_reason: A check before training: a candidate it gives a reason for gets
+            fitness 0 untrained, and the reason in its user attribute ``"loss_untrainable"``.
         device: Training device.
         data_dir: Where data sets are read.
         download: Whether a missing data set may be downloaded.
@@ -116,6 +122,7 @@ class LossSearchObjective(_TaskObjective):
         seed: int = 0,
         common_random_numbers: bool = True,
         abort_rule: AbortRule | None = None,
+        untrainable_reason: UntrainableReason | None = None,
         device: str | None = None,
         data_dir: str | None = None,
         download: bool = False,
@@ -126,13 +133,15 @@ class LossSearchObjective(_TaskObjective):
         self.seed = seed
         self.common_random_numbers = common_random_numbers
         self.abort_rule = abort_rule
+        self.untrainable_reason = untrainable_reason
 
     def candidate(self, trial: optuna.trial.Trial) -> nn.Module | float:
         """The trial's loss to train, or its value when it needs no training.
 
-        A candidate that cannot train gets fitness 0 untrained (GLO III-A); one whose canonical
-        form already has a value gets that value from GLO's fitness cache. A candidate to train
-        gets the task's number of classes in its user attribute ``"n_classes"``.
+        A candidate that cannot train gets fitness 0 untrained (GLO III-A), and so does one that
+        ``untrainable_reason`` gives a reason for; one whose canonical form already has a value
+        gets that value from GLO's fitness cache. A candidate to train gets the task's number of
+        classes in its user attribute ``"n_classes"``.
         """
         loss = self.suggest_loss(trial)
         if loss is None:
@@ -141,6 +150,12 @@ class LossSearchObjective(_TaskObjective):
         cached = getattr(loss, "cached_value", None)  # GLO III-A's fitness cache
         if cached is not None:
             return float(cached)
+        if self.untrainable_reason is not None:
+            reason = self.untrainable_reason(loss, self.data.n_classes)
+            if reason is not None:
+                trial.set_user_attr("untrainable", True)
+                trial.set_user_attr(UNTRAINABLE_ATTR, reason)
+                return DIVERGED_FITNESS
         # Read by `record_result`, which judges a run that ends at chance to have collapsed.
         trial.set_user_attr("n_classes", self.data.n_classes)
         return loss
