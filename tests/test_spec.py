@@ -166,3 +166,12 @@ def test_invariant_check_is_on_by_default_and_off_in_old_stored_specs(tmp_path: 
     data = spec.to_dict()
     del data["taylorglo"]["invariant_check"]
     assert spec_from_json(json.dumps(data)).method_settings.invariant_check is False
+
+
+def test_glo_mnist_spec_has_glos_budget_as_taylorglo_reports_it() -> None:
+    # TaylorGLO section 6.2: GLO took 11,120 partial evaluations, 100 x 100 GP + 32 x 35 CMA-ES.
+    spec = load_spec(Path(__file__).parents[1] / "studies" / "glo-mnist.toml")
+    s = spec.method_settings
+    assert (spec.study.generations, s.population_size) == (100, 100)
+    assert (s.coefficient_generations, s.coefficient_population_size) == (35, 32)
+    assert spec.n_trials == 11_120
