@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import torch
 
+from optuna_glo.keys import THETA_BOUNDS
 from optuna_glo.losses import (
     TAYLORGLO_MNIST_THETA,
     TaylorGLOLoss,
@@ -120,3 +121,12 @@ def test_code_form_formula_has_the_raw_coefficients_and_no_one_over_n() -> None:
 def test_unknown_form_is_a_one_line_error() -> None:
     with pytest.raises(ValueError, match=r"`form` must be one of .* The specified `form` is 'eq4'"):
         TaylorGLOLoss(TAYLORGLO_MNIST_THETA, form="eq4")
+
+
+def test_default_bounds_hold_the_published_theta_in_the_default_form() -> None:
+    # keys.THETA_BOUNDS: the searches' box; appendix C's theta is a "code"-form theta.
+    low, high = THETA_BOUNDS
+    assert all(low < v < high for v in TAYLORGLO_MNIST_THETA)
+    # In the eq5 form the same loss needs n * a! b! times the coefficients: far outside the box.
+    eq5 = [10 * f * v for f, v in zip(term_factorials(3), TAYLORGLO_MNIST_THETA[2:], strict=True)]
+    assert max(abs(v) for v in eq5) > 250
