@@ -175,3 +175,13 @@ def test_glo_mnist_spec_has_glos_budget_as_taylorglo_reports_it() -> None:
     assert (spec.study.generations, s.population_size) == (100, 100)
     assert (s.coefficient_generations, s.coefficient_population_size) == (35, 32)
     assert spec.n_trials == 11_120
+
+
+@pytest.mark.parametrize("task", ["mnist5k-mlp", "fashion-mnist-mlp"])
+def test_cpu_mlp_search_specs_have_the_papers_budget(task: str) -> None:
+    spec = load_spec(Path(__file__).parents[1] / "studies" / f"taylorglo-{task}.toml")
+    s = spec.method_settings
+    assert (spec.study.task, s.population_size, spec.study.generations) == (task, 28, 16)
+    assert spec.n_trials == 448  # TaylorGLO section 6.2: the best MNIST loss took 448 evaluations
+    assert (s.form, s.order, s.sigma0) == ("code", 3, 1.2)
+    assert spec.training.population_batch == 28  # one generation trained as one population
