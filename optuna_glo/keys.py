@@ -12,9 +12,15 @@ from __future__ import annotations
 THETA_PREFIX = "taylor_theta_"
 
 #: Default bounds of every TaylorGLO parameter. They must contain the paper's best MNIST theta
-#: (TaylorGLO appendix C: |theta| up to 12.67) with room to move past it; CMA-ES starts at 0 with
-#: step size 1.2 (section 5), so the bounds only matter far from the start.
+#: (TaylorGLO appendix C: |theta| up to 12.67, in the default "code" form that it was found in)
+#: with room to move past it; CMA-ES starts at 0 with step size 1.2 (section 5), so the bounds
+#: only matter far from the start. In the "eq5" form the same loss needs n * a! b! times larger
+#: coefficients (253 for appendix C on 10 classes), so +/-20 there holds only weaker losses.
 THETA_BOUNDS = (-20.0, 20.0)
+
+#: The TaylorGLO form (``losses._taylor``) of trials and specs stored without one: before
+#: optuna-glo recorded the form, every TaylorGLO loss it made was an eq. 5 loss.
+UNRECORDED_TAYLOR_FORM = "eq5"
 
 #: Prefix of GLO's coefficient-phase parameter names: ``glo_c0``, ``glo_c1``, ...
 COEFFICIENT_PREFIX = "glo_c"
@@ -32,6 +38,8 @@ COEFFICIENT_BOUNDS = (-10.0, 10.0)
 
 #: A trial's loss as a readable formula.
 FORMULA_ATTR = "loss_formula"
+#: A TaylorGLO trial's form: "code" or "eq5" (``losses._taylor``).
+TAYLOR_FORM_ATTR = "taylor_form"
 #: A GLO trial's expression tree as text (with tuned coefficients in the coefficient phase).
 TREE_ATTR = "loss_tree"
 #: How the GP sampler made a tree ("random", "elite", "crossover", "copy").

@@ -35,13 +35,13 @@ def tiny_spec(name: str = "tiny", *, steps: int = 20, generations: int = 2) -> S
 def add_taylor_trial(
     study: optuna.Study, theta: tuple[float, ...], value: float, generation: int | None = None
 ) -> optuna.trial.FrozenTrial:
-    """Record a finished TaylorGLO trial as a worker would (params, formula, generation)."""
+    """Record a finished TaylorGLO trial as a worker would (params, formula, form, generation)."""
     dist = FloatDistribution(-20.0, 20.0)
     trial = optuna.trial.create_trial(
         params={f"taylor_theta_{i}": v for i, v in enumerate(theta)},
         distributions={f"taylor_theta_{i}": dist for i in range(len(theta))},
         value=value,
-        user_attrs={"loss_formula": TaylorGLOLoss(theta).formula()},
+        user_attrs={"loss_formula": TaylorGLOLoss(theta).formula(), "taylor_form": "code"},
         system_attrs={} if generation is None else {"cma:generation": generation},
     )
     study.add_trial(trial)

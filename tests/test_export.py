@@ -63,9 +63,12 @@ def _same_values_and_gradients(ours: torch.nn.Module, theirs: torch.nn.Module) -
     ours.reduction = "mean"
 
 
+@pytest.mark.parametrize("form", ["code", "eq5"])
 @pytest.mark.parametrize("theta", [GOOD_THETA, (0.1, -0.2, 1.0, 0.5, -0.3)])
-def test_exported_taylor_loss_is_the_projects(tmp_path: Path, theta: tuple[float, ...]) -> None:
-    loss = TaylorGLOLoss(theta)
+def test_exported_taylor_loss_is_the_projects(
+    tmp_path: Path, theta: tuple[float, ...], form: str
+) -> None:
+    loss = TaylorGLOLoss(theta, form=form)
     path = export_loss(loss, tmp_path / "my_loss.py", source="a test")
     assert _imports(path) == {"__future__", "torch"}
     module = _import(path)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import optuna
 import pytest
 
+from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.runtime.methods import make_objective
 from optuna_glo.runtime.spec import METHOD_SETTINGS, SpecError, StudySpec, load_spec, spec_from_json
 from optuna_glo.runtime.study import validate_spec
 
@@ -124,3 +128,60 @@ def test_evaluate_spec_with_an_unknown_loss_is_refused(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, EVALUATE.replace('"baikal"', '"focal"')))
     with pytest.raises(SpecError, match="Unknown loss 'focal'"):
         validate_spec(spec)
+
+
+def test_taylorglo_form_defaults_to_the_authors_code(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, BASE))
+    assert spec.method_settings.form == "code"
+    eq5 = load_spec(write(tmp_path, BASE + '[taylorglo]\nform = "eq5"\n'))
+    assert eq5.method_settings.form == "eq5"
+    assert spec_from_json(eq5.to_json()) == eq5
+
+
+def test_unknown_taylorglo_form_is_a_one_line_error(tmp_path: Path) -> None:
+    match = r"\[taylorglo\] form must be one of 'code', 'eq5' .* got 'paper'"
+    with pytest.raises(SpecError, match=match) as err:
+        load_spec(write(tmp_path, BASE + '[taylorglo]\nform = "paper"\n'))
+    assert "\n" not in str(err.value)
+
+
+def test_a_stored_spec_without_form_predates_forms_and_is_eq5(tmp_path: Path) -> None:
+    data = load_spec(write(tmp_path, BASE)).to_dict()
+    del data["taylorglo"]["form"]
+    assert spec_from_json(json.dumps(data)).method_settings.form == "eq5"
+
+
+def test_taylorglo_form_reaches_the_trials_loss(tmp_path: Path) -> None:
+    for form in ("code", "eq5"):
+        spec = load_spec(write(tmp_path, BASE + f'[taylorglo]\nform = "{form}"\n'))
+        study = optuna.create_study()
+        loss = make_objective(spec).suggest_loss(study.ask())
+        assert isinstance(loss, TaylorGLOLoss) and loss.form == form
+
+
+def test_invariant_check_is_on_by_default_and_off_in_old_stored_specs(tmp_path: Path) -> None:
+    # On in the authors' code unless turned off, and in their MNIST runs (losses._invariant).
+    spec = load_spec(write(tmp_path, BASE))
+    assert spec.method_settings.invariant_check is True
+    data = spec.to_dict()
+    del data["taylorglo"]["invariant_check"]
+    assert spec_from_json(json.dumps(data)).method_settings.invariant_check is False
+
+
+def test_glo_mnist_spec_has_glos_budget_as_taylorglo_reports_it() -> None:
+    # TaylorGLO section 6.2: GLO took 11,120 partial evaluations, 100 x 100 GP + 32 x 35 CMA-ES.
+    spec = load_spec(Path(__file__).parents[1] / "studies" / "glo-mnist.toml")
+    s = spec.method_settings
+    assert (spec.study.generations, s.population_size) == (100, 100)
+    assert (s.coefficient_generations, s.coefficient_population_size) == (35, 32)
+    assert spec.n_trials == 11_120
+
+
+@pytest.mark.parametrize("task", ["mnist5k-mlp", "fashion-mnist-mlp"])
+def test_cpu_mlp_search_specs_have_the_papers_budget(task: str) -> None:
+    spec = load_spec(Path(__file__).parents[1] / "studies" / f"taylorglo-{task}.toml")
+    s = spec.method_settings
+    assert (spec.study.task, s.population_size, spec.study.generations) == (task, 28, 16)
+    assert spec.n_trials == 448  # TaylorGLO section 6.2: the best MNIST loss took 448 evaluations
+    assert (s.form, s.order, s.sigma0) == ("code", 3, 1.2)
+    assert spec.training.population_batch == 28  # one generation trained as one population

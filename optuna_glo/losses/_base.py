@@ -99,8 +99,12 @@ class PointwiseLoss(ClassificationLoss):
         """``f(x_i, y_i)`` elementwise, for ``x`` and ``y`` of shape ``[..., B, C]``."""
         raise NotImplementedError
 
+    def combine_classes(self, f: torch.Tensor) -> torch.Tensor:
+        """``(1/n) * sum_i f_i``: the mean over the ``n`` classes (the last dimension)."""
+        return f.mean(dim=-1)
+
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         x = one_hot_targets(target, logits)
         y = torch.softmax(logits, dim=-1)
-        per_sample = -self.pointwise(x, y).mean(dim=-1)  # -(1/n) * sum over the n classes
+        per_sample = -self.combine_classes(self.pointwise(x, y))
         return reduce_batch(per_sample, self.reduction)

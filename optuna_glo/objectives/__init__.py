@@ -17,6 +17,7 @@ from optuna_glo.objectives._objective import (
     FixedLossObjective,
     LossSearchObjective,
     SuggestLoss,
+    UntrainableReason,
     record_result,
     training_seed,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "SuggestLoss",
     "Task",
     "TrainResult",
+    "UntrainableReason",
     "accuracy",
     "choose_path",
     "count_parameters",

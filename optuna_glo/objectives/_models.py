@@ -34,12 +34,17 @@ class BasicCNN(nn.Sequential):
 
 
 class MLP(nn.Sequential):
-    """A small fully-connected ReLU network, e.g. 64-64-10 for scikit-learn's 8x8 digits."""
+    """A small fully-connected ReLU network, e.g. 64-64-10 for scikit-learn's 8x8 digits.
 
-    def __init__(self, sizes: tuple[int, ...] = (64, 64, 10)) -> None:
+    Args:
+        sizes: Input size, hidden sizes, number of classes.
+        flatten: Flatten each input first (images ``[N, 1, 28, 28]`` into ``[N, 784]``).
+    """
+
+    def __init__(self, sizes: tuple[int, ...] = (64, 64, 10), *, flatten: bool = False) -> None:
         if len(sizes) < 2:
             raise ValueError(f"`sizes` needs an input and an output size. Got {sizes}.")
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [nn.Flatten()] if flatten else []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(nn.Linear(n_in, n_out))
             if i < len(sizes) - 2:

@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from optuna_glo.keys import FORMULA_ATTR
+from optuna_glo.keys import FORMULA_ATTR, UNTRAINABLE_ATTR
 from optuna_glo.objectives._data import Splits, load_dataset
 from optuna_glo.objectives._device import resolve_device
-from optuna_glo.objectives._loop import DIVERGED_FITNESS, SEED_STRIDE, AbortRule, TrainResult
+from optuna_glo.objectives._loop import (
+    DIVERGED_FITNESS,
+    SEED_STRIDE,
+    AbortRule,
+    TrainResult,
+    has_collapsed,
+)
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import train
 
@@ -20,6 +26,11 @@ if TYPE_CHECKING:
 #: Turns a trial into its candidate loss; ``None`` means the candidate cannot train at all (GLO
 #: III-A: a tree without both an x and a y leaf) and gets fitness 0 without training.
 SuggestLoss = Callable[["optuna.trial.Trial"], nn.Module | None]
+
+#: Why a candidate gets fitness 0 without training, from its loss and the task's number of classes,
+#: or ``None`` to train it (e.g. the TaylorGLO authors' invariant, ``losses.invariant_violation``).
+UntrainableReason = Callable[[nn.Module, int], str | None]
+
 
 def training_seed(study_seed: int, trial_number: int, common_random_numbers: bool) -> int:
     """The seed of a trial's training run.
@@ -33,11 +44,22 @@ def training_seed(study_seed: int, trial_number: int, common_random_numbers: boo
 
 
 def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:
-    """Store what a training run measured in the trial's user attributes."""
+    """Store what a training run measured in the trial's user attributes.
+
+    Every path that trains a search's candidates (one by one, or a population) ends here, so this
+    is where a run is judged: when the trial carries its task's number of classes
+    (``"n_classes"``, written by :meth:`LossSearchObjective.candidate`), a run that ended within
+    :data:`~optuna_glo.objectives._loop.COLLAPSE_MARGIN` of it is marked collapsed, and
+    ``result.value`` becomes 0 like a diverged run's. ``"val_accuracy"`` keeps what was measured.
+    """
+    n_classes = trial.user_attrs.get("n_classes")
+    if isinstance(n_classes, int) and not result.diverged:
+        result.collapsed = has_collapsed(result.val_accuracy, n_classes)
     trial.set_user_attr("val_accuracy", result.val_accuracy)
     trial.set_user_attr("diverged", result.diverged)
     if result.diverged_at_step is not None:
         trial.set_user_attr("diverged_at_step", result.diverged_at_step)
+    trial.set_user_attr("collapsed", result.collapsed)
     trial.set_user_attr("steps", result.steps)
     trial.set_user_attr("attempts", result.attempts)
     trial.set_user_attr("train_seconds", round(result.seconds, 3))
@@ -82,6 +104,8 @@ class LossSearchObjective(_TaskObjective):
         seed: The study seed.
         common_random_numbers: Give every candidate the same initialisation and batches.
         abort_rule: TaylorGLO's abort-and-retry rule, or ``None``.
+        untrainable_reason: A check before training: a candidate it gives a reason for gets
+            fitness 0 untrained, and the reason in its user attribute ``"loss_untrainable"``.
         device: Training device.
         data_dir: Where data sets are read.
         download: Whether a missing data set may be downloaded.
@@ -96,6 +120,7 @@ class LossSearchObjective(_TaskObjective):
         seed: int = 0,
         common_random_numbers: bool = True,
         abort_rule: AbortRule | None = None,
+        untrainable_reason: UntrainableReason | None = None,
         device: str | None = None,
         data_dir: str | None = None,
         download: bool = False,
@@ -106,12 +131,15 @@ class LossSearchObjective(_TaskObjective):
         self.seed = seed
         self.common_random_numbers = common_random_numbers
         self.abort_rule = abort_rule
+        self.untrainable_reason = untrainable_reason
 
     def candidate(self, trial: optuna.trial.Trial) -> nn.Module | float:
         """The trial's loss to train, or its value when it needs no training.
 
-        A candidate that cannot train gets fitness 0 untrained (GLO III-A); one whose canonical
-        form already has a value gets that value from GLO's fitness cache.
+        A candidate that cannot train gets fitness 0 untrained (GLO III-A), and so does one that
+        ``untrainable_reason`` gives a reason for; one whose canonical form already has a value
+        gets that value from GLO's fitness cache. A candidate to train gets the task's number of
+        classes in its user attribute ``"n_classes"``.
         """
         loss = self.suggest_loss(trial)
         if loss is None:
@@ -120,6 +148,14 @@ class LossSearchObjective(_TaskObjective):
         cached = getattr(loss, "cached_value", None)  # GLO III-A's fitness cache
         if cached is not None:
             return float(cached)
+        if self.untrainable_reason is not None:
+            reason = self.untrainable_reason(loss, self.data.n_classes)
+            if reason is not None:
+                trial.set_user_attr("untrainable", True)
+                trial.set_user_attr(UNTRAINABLE_ATTR, reason)
+                return DIVERGED_FITNESS
+        # Read by `record_result`, which judges a run that ends at chance to have collapsed.
+        trial.set_user_attr("n_classes", self.data.n_classes)
         return loss
 
     def seed_of(self, trial: optuna.trial.BaseTrial) -> int:

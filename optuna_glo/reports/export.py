@@ -23,7 +23,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optuna_glo.losses import ClassificationLoss, TaylorGLOLoss, readable_formula, taylor_terms
+from optuna_glo.losses import (
+    ClassificationLoss,
+    TaylorGLOLoss,
+    readable_formula,
+    taylor_terms,
+    term_factorials,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -87,7 +93,7 @@ def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class FoundLoss(nn.Module):
-    """L(x, y) = -(1/n) * sum_i f(x_i, y_i), averaged over the batch (``reduction="mean"``)."""
+    """L(x, y) = {outer} f(x_i, y_i), averaged over the batch (``reduction="mean"``)."""
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
@@ -103,7 +109,7 @@ class FoundLoss(nn.Module):
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         x = _one_hot(target, logits)
         y = torch.softmax(logits, dim=-1)
-        per_sample = -self.pointwise(x, y).mean(dim=-1)
+        per_sample = -self.pointwise(x, y).{combine}(dim=-1)
         if self.reduction == "mean":
             return per_sample.mean(dim=-1)
         if self.reduction == "sum":
@@ -142,13 +148,20 @@ def _taylor_parts(loss: TaylorGLOLoss) -> tuple[str, str]:
         raise ValueError("`loss` must be one TaylorGLO loss, not a population of them.")
     theta = [float(v) for v in loss.theta.tolist()]
     terms = taylor_terms(loss.order)
-    scales = [1.0 / (math.factorial(a) * math.factorial(b)) for a, b in terms]
+    if loss.form == "eq5":
+        scales = [1.0 / divisor for divisor in term_factorials(loss.order)]
+        where = "TaylorGLO eq. 5"
+        scale_doc = "1 / (a! b!) (eq. 3)"
+    else:
+        scales = [1.0] * len(terms)
+        where = "TaylorGLO in the authors' code's form"
+        scale_doc = "1 (no 1 / (a! b!) in this form)"
     init = (
-        "        # TaylorGLO eq. 5: centre (theta_0, theta_1), then one coefficient per term.\n"
+        f"        # {where}: centre (theta_0, theta_1), then one coefficient per term.\n"
         f"        theta = {theta!r}\n"
         "        dtype = torch.get_default_dtype()\n"
         '        self.register_buffer("theta", torch.tensor(theta, dtype=dtype))\n'
-        "        #: (a, b) powers of (x - theta_0) and (y - theta_1), and 1 / (a! b!).\n"
+        f"        #: (a, b) powers of (x - theta_0) and (y - theta_1), and {scale_doc}.\n"
         f"        self.terms = {terms!r}\n"
         f"        self.scales = {scales!r}\n"
     )
@@ -225,9 +238,12 @@ def loss_module_source(
     """
     from optuna_glo import __version__
 
+    outer, combine = "-(1/n) * sum_i", "mean"  # GLO III-A: the mean over the n classes
     if isinstance(loss, TaylorGLOLoss):
         init, pointwise = _taylor_parts(loss)
-        title = f"A TaylorGLO loss (order {loss.order}) found by optuna-glo."
+        title = f"A TaylorGLO loss (order {loss.order}, {loss.form} form) found by optuna-glo."
+        if loss.form == "code":  # the authors' code sums over the classes (losses._taylor)
+            outer, combine = "-sum_i", "sum"
     elif _is_tree_loss(loss):
         init, pointwise = _tree_parts(loss.tree)  # type: ignore[arg-type]
         title = "A GLO expression-tree loss found by optuna-glo."
@@ -242,7 +258,7 @@ def loss_module_source(
         source=_docstring_text(source),
         readable=_docstring_text(readable_formula(loss), limit=100_000, unicode=True),
         module=_docstring_text(module), formula_literal=ascii(formula), init=init,
-        pointwise=pointwise,
+        pointwise=pointwise, outer=outer, combine=combine,
     )
 
 

@@ -16,13 +16,14 @@ from typing import TypeVar
 import optuna
 from torch import nn
 
-from optuna_glo.losses import get_loss
+from optuna_glo.losses import TaylorGLOLoss, get_loss, invariant_violation
 from optuna_glo.objectives import (
     AbortRule,
     FixedLossObjective,
     LossSearchObjective,
     SuggestLoss,
     Task,
+    UntrainableReason,
     get_task,
 )
 from optuna_glo.runtime.spec import EvaluateSettings, GLOSettings, StudySpec, TaylorGLOSettings
@@ -46,11 +47,14 @@ class Method:
             objective (partial training, validation accuracy).
         make_objective: A whole objective instead, for methods whose trials are not candidate
             losses of one partial-training length (``evaluate``).
+        make_untrainable_reason: A check before training that gives candidates fitness 0
+            untrained (``LossSearchObjective``'s ``untrainable_reason``), or ``None``.
     """
 
     make_sampler: Callable[[StudySpec], optuna.samplers.BaseSampler]
     make_suggest_loss: Callable[[StudySpec], SuggestLoss] | None = None
     make_objective: Callable[..., FixedLossObjective] | None = None
+    make_untrainable_reason: Callable[[StudySpec], UntrainableReason | None] | None = None
 
 
 _SettingsT = TypeVar("_SettingsT")
@@ -73,7 +77,20 @@ def _taylorglo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 
 def _taylorglo_suggest(spec: StudySpec) -> SuggestLoss:
     s = _settings(spec, TaylorGLOSettings)
-    return lambda trial: suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound)
+    return lambda trial: suggest_taylor_loss(
+        trial, s.order, low=-s.bound, high=s.bound, form=s.form
+    )
+
+
+def _taylorglo_untrainable(spec: StudySpec) -> UntrainableReason | None:
+    if not _settings(spec, TaylorGLOSettings).invariant_check:
+        return None
+
+    def reason(loss: nn.Module, n_classes: int) -> str | None:
+        # The authors' released code skips such candidates at fitness 0 (losses._invariant).
+        return invariant_violation(loss, n_classes) if isinstance(loss, TaylorGLOLoss) else None
+
+    return reason
 
 
 def _glo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
@@ -135,7 +152,10 @@ def _evaluate_objective(
 
 
 METHODS: dict[str, Method] = {
-    "taylorglo": Method(_taylorglo_sampler, make_suggest_loss=_taylorglo_suggest),
+    "taylorglo": Method(
+        _taylorglo_sampler, make_suggest_loss=_taylorglo_suggest,
+        make_untrainable_reason=_taylorglo_untrainable,
+    ),
     "glo": Method(_glo_sampler, make_suggest_loss=_glo_suggest),
     "evaluate": Method(_evaluate_sampler, make_objective=_evaluate_objective),
 }
@@ -172,6 +192,7 @@ def make_objective(
     assert method.make_suggest_loss is not None
     ar = spec.training.abort_retry
     abort_rule = AbortRule(**dataclasses.asdict(ar)) if ar is not None else None
+    untrainable = method.make_untrainable_reason
     return LossSearchObjective(
         task,
         method.make_suggest_loss(spec),
@@ -179,6 +200,7 @@ def make_objective(
         seed=spec.study.seed,
         common_random_numbers=spec.training.common_random_numbers,
         abort_rule=abort_rule,
+        untrainable_reason=untrainable(spec) if untrainable is not None else None,
         device=device,
         data_dir=data_dir,
         download=download,

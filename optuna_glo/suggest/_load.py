@@ -1,6 +1,7 @@
 """From a study or a trial back to its loss: the one place that knows how trials carry losses.
 
-A TaylorGLO trial carries its loss as parameters ``taylor_theta_0..`` (TaylorGLO eq. 5); a GLO
+A TaylorGLO trial carries its loss as parameters ``taylor_theta_0..`` (TaylorGLO eq. 5) and its
+form as the user attribute ``"taylor_form"`` (``"eq5"`` where it has none: older trials); a GLO
 trial carries an expression tree as text in its attributes (written by the GP sampler; read back
 by the project's own parser, never by ``eval``). Methods that carry losses another way register a
 reader in :data:`LOSS_READERS`.
@@ -14,8 +15,15 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_glo.keys import THETA_PREFIX, TREE_ATTR, TREE_KEY
+from optuna_glo.keys import (
+    TAYLOR_FORM_ATTR,
+    THETA_PREFIX,
+    TREE_ATTR,
+    TREE_KEY,
+    UNRECORDED_TAYLOR_FORM,
+)
 from optuna_glo.losses import (
+    TAYLOR_FORMS,
     ClassificationLoss,
     TaylorGLOLoss,
     n_taylor_params,
@@ -36,7 +44,6 @@ MAX_READ_ORDER = 20
 #: Largest ``|theta_i|`` read from a trial: far outside any search's bounds (``keys.THETA_BOUNDS``
 #: is +-20), and small enough that the third power of a shifted label stays finite in float32.
 MAX_READ_THETA = 1e9
-
 
 def read_tree_loss(trial: FrozenTrial) -> TreeLoss | None:
     """The GLO expression-tree loss of ``trial``, if it carries a tree.
@@ -87,7 +94,11 @@ def _theta_value(trial: FrozenTrial, name: str) -> float:
 
 
 def read_taylor_loss(trial: FrozenTrial) -> TaylorGLOLoss | None:
-    """The TaylorGLO loss of ``trial`` from its ``taylor_theta_K`` parameters, if it has them."""
+    """The TaylorGLO loss of ``trial`` from its ``taylor_theta_K`` parameters, if it has them.
+
+    Its form is the trial's ``"taylor_form"`` attribute; a trial without one was stored before
+    optuna-glo recorded forms, when every TaylorGLO loss was an eq. 5 loss.
+    """
     named = {k: name for name in trial.params if (k := _theta_index(name)) is not None}
     if not named:
         return None
@@ -102,7 +113,13 @@ def read_taylor_loss(trial: FrozenTrial) -> TaylorGLOLoss | None:
             f"Trial {trial.number} has TaylorGLO parameters {indices}, not 0..{len(indices) - 1}."
         )
     order_from_n_params(len(indices))  # a clear error for an impossible count
-    return TaylorGLOLoss([_theta_value(trial, named[i]) for i in indices])
+    form = trial.user_attrs.get(TAYLOR_FORM_ATTR, UNRECORDED_TAYLOR_FORM)
+    if form not in TAYLOR_FORMS:  # stored data: never trusted
+        raise ValueError(
+            f"Trial {trial.number} has TaylorGLO form {str(form)[:40]!a}; known forms: "
+            f"{', '.join(TAYLOR_FORMS)}."
+        )
+    return TaylorGLOLoss([_theta_value(trial, named[i]) for i in indices], form=form)
 
 
 #: Readers tried in order; the first that returns a loss wins. Extend for new methods.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from optuna_glo.keys import FORMULA_ATTR, THETA_BOUNDS, THETA_PREFIX
-from optuna_glo.losses import TaylorGLOLoss, readable_formula
+from optuna_glo.keys import FORMULA_ATTR, TAYLOR_FORM_ATTR, THETA_BOUNDS, THETA_PREFIX
+from optuna_glo.losses import (
+    DEFAULT_TAYLOR_FORM,
+    TaylorGLOLoss,
+    check_taylor_form,
+    readable_formula,
+)
 from optuna_glo.samplers import taylor_param_names
 
 if TYPE_CHECKING:
     import optuna
-
 
 
 def suggest_taylor_loss(
@@ -20,6 +24,7 @@ def suggest_taylor_loss(
     low: float = THETA_BOUNDS[0],
     high: float = THETA_BOUNDS[1],
     prefix: str = THETA_PREFIX,
+    form: str = DEFAULT_TAYLOR_FORM,
 ) -> TaylorGLOLoss:
     """Suggest a TaylorGLO loss (TaylorGLO eq. 5 at order 3) for ``trial``.
 
@@ -38,15 +43,21 @@ def suggest_taylor_loss(
         low: Lower bound of every parameter.
         high: Upper bound of every parameter.
         prefix: Parameter-name prefix (change it to search two losses in one trial).
+        form: ``"code"`` (default: the authors' released code, the form in which TaylorGLO's
+            published thetas were found and in which the default bounds hold them) or ``"eq5"``
+            (as printed); see :mod:`optuna_glo.losses`'s ``TaylorGLOLoss``.
 
     Returns:
         The trial's :class:`~optuna_glo.losses.TaylorGLOLoss`. Its readable formula (rounded, as
         a polynomial in x and y: see :func:`~optuna_glo.losses.readable_formula`; the parameters
-        are exact) is stored in the trial's user attribute ``"loss_formula"``.
+        are exact) is stored in the trial's user attribute ``"loss_formula"``, its form in
+        ``"taylor_form"``.
     """
     if not low < high:
         raise ValueError(f"`low` must be below `high`. The specified bounds are ({low}, {high}).")
+    check_taylor_form(form)
     theta = [trial.suggest_float(name, low, high) for name in taylor_param_names(order, prefix)]
-    loss = TaylorGLOLoss(theta)
+    loss = TaylorGLOLoss(theta, form=form)
     trial.set_user_attr(FORMULA_ATTR, readable_formula(loss))
+    trial.set_user_attr(TAYLOR_FORM_ATTR, form)
     return loss

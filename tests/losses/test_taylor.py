@@ -40,7 +40,7 @@ def test_order_three_is_equation_5_term_by_term() -> None:
         + 0.5 * t[6] * dx * dy**2
         + 0.5 * t[7] * dx**2 * dy
     )
-    torch.testing.assert_close(taylor_pointwise(x, y, t), hand)
+    torch.testing.assert_close(taylor_pointwise(x, y, t, form="eq5"), hand)
     assert taylor_terms(3) == [(0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (2, 1)]
 
 
@@ -59,31 +59,35 @@ def test_no_kept_term_is_constant_in_y(order: int) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(order=st.integers(1, 4), m=st.integers(1, 4), seed=st.integers(0, 10_000))
-def test_population_matches_one_by_one(order: int, m: int, seed: int) -> None:
+@given(
+    order=st.integers(1, 4), m=st.integers(1, 4), seed=st.integers(0, 10_000),
+    form=st.sampled_from(["code", "eq5"]),
+)
+def test_population_matches_one_by_one(order: int, m: int, seed: int, form: str) -> None:
     g = torch.Generator().manual_seed(seed)
     theta = torch.randn(m, n_taylor_params(order), generator=g)
     logits = torch.randn(m, 5, 10, generator=g)
     target = torch.randint(0, 10, (m, 5), generator=g)
-    together = TaylorGLOLoss(theta)(logits, target)
+    together = TaylorGLOLoss(theta, form=form)(logits, target)
     assert together.shape == (m,)
     for i in range(m):
-        torch.testing.assert_close(together[i], TaylorGLOLoss(theta[i])(logits[i], target[i]))
+        alone = TaylorGLOLoss(theta[i], form=form)(logits[i], target[i])
+        torch.testing.assert_close(together[i], alone)
 
 
 def test_drop_in_for_cross_entropy_loss_calls() -> None:
     torch.manual_seed(1)
-    loss = TaylorGLOLoss(torch.randn(8))
+    loss = TaylorGLOLoss(torch.randn(8), form="eq5")
     logits = torch.randn(4, 10, requires_grad=True)
     target = torch.tensor([1, 0, 9, 3])
     one_hot = torch.nn.functional.one_hot(target, 10).float()
     torch.testing.assert_close(loss(logits, target), loss(logits, one_hot))
-    per_sample = TaylorGLOLoss(loss.theta, reduction="none")(logits, target)
+    per_sample = TaylorGLOLoss(loss.theta, reduction="none", form="eq5")(logits, target)
     assert per_sample.shape == (4,)
     torch.testing.assert_close(per_sample.mean(), loss(logits, target))
     # L = -(1/n) sum_i f(x_i, y_i), batch-averaged.
     y = torch.softmax(logits, -1)
-    manual = -(taylor_pointwise(one_hot, y, loss.theta).sum(-1) / 10).mean()
+    manual = -(taylor_pointwise(one_hot, y, loss.theta, form="eq5").sum(-1) / 10).mean()
     torch.testing.assert_close(loss(logits, target), manual)
     loss(logits, target).backward()
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
@@ -101,5 +105,5 @@ def test_bad_parameters_are_rejected_with_the_count() -> None:
 
 
 def test_formula_shows_each_term() -> None:
-    text = TaylorGLOLoss([0.0, 1.0, 2.0, 0, 0, 0, 0, 0]).formula()
+    text = TaylorGLOLoss([0.0, 1.0, 2.0, 0, 0, 0, 0, 0], form="eq5").formula()
     assert text == "L(x, y) = -(1/n) * sum_i [2*(y - 1) + 0*(y - 1)^2 + 0*(y - 1)^3 + 0*(x - 0)*(y - 1) + 0*(x - 0)*(y - 1)^2 + 0*(x - 0)^2*(y - 1)]"  # noqa: E501
