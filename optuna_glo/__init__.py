@@ -52,6 +52,11 @@ _EXPORTS = {
     "taylor_param_names": "optuna_glo.suggest",
 }
 
+#: Subpackages, also imported on first use (``optuna_glo.samplers.gp`` after ``import optuna_glo``).
+_SUBPACKAGES = frozenset(
+    {"cli", "keys", "losses", "objectives", "reports", "runtime", "samplers", "suggest"}
+)
+
 __all__ = [
     "GLOSampler",
     "GeneticProgrammingSampler",
@@ -69,6 +74,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

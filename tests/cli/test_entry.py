@@ -108,3 +108,16 @@ def test_public_names_import_on_first_use() -> None:
         assert getattr(optuna_glo, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = optuna_glo.nope
+
+
+def test_import_optuna_glo_gives_its_subpackages_on_first_use() -> None:
+    script = (
+        "import sys, optuna_glo\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(optuna_glo.samplers.gp.GeneticProgrammingSampler.__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "GeneticProgrammingSampler"
