@@ -3,6 +3,7 @@ downloads need it; without it a download says in one line which extra to install
 
 from __future__ import annotations
 
+import importlib.abc
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,27 @@ def test_a_download_without_torchvision_names_the_extra(tmp_path: Path, load, wh
     assert message.startswith(f"{what} needs torchvision")
     assert "pip install 'optuna-glo[vision]'" in message
     assert "\n" not in message
+
+
+class _TorchvisionForAnotherTorch(importlib.abc.MetaPathFinder):
+    """Fails ``import torchvision`` as PyPI's torchvision does beside a CPU-only torch."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name.split(".")[0] == "torchvision":
+            raise RuntimeError("operator torchvision::nms does not exist")
+
+
+def test_a_torchvision_for_another_torch_gets_the_same_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == "torchvision"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_TorchvisionForAnotherTorch(), *sys.meta_path])
+    with pytest.raises(DataUnavailableError) as err:
+        load_mnist(tmp_path, download=True)
+    message = str(err.value)
+    assert "(operator torchvision::nms does not exist)" in message
+    assert "pip install 'optuna-glo[vision]'" in message and "\n" not in message
 
 
 def test_no_module_imports_torchvision_until_a_download(tmp_path: Path) -> None:
