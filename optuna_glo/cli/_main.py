@@ -4,6 +4,9 @@ Each command lives in a module of this package with an ``add_parser(subparsers)`
 registers it and sets its handler; :data:`COMMANDS` lists them in help order. User errors (bad
 specs, unknown tasks or studies, unreachable storages, missing data) print one line and exit 2,
 never a traceback.
+
+Building the parser imports no torch (nor matplotlib, scipy): commands import what they need when
+they run, so ``--help`` and ``--version`` answer at once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from optuna_glo import __version__
 from optuna_glo.cli import _evaluate_commands, _launch_command, _study_commands, _tasks_command
 from optuna_glo.cli._safe_text import printable
 
@@ -26,16 +30,29 @@ COMMANDS: list[ModuleType] = [
 EXIT_USER_ERROR = 2
 
 
+def _add_global_options(p: argparse.ArgumentParser, *, default: object) -> None:
+    """Options every command takes, before or after its name (``-v run`` or ``run -v``)."""
+    g = p.add_argument_group("global options")
+    g.add_argument(
+        "-v", "--verbose", action="store_true", default=default,
+        help="show Optuna's logs (before or after COMMAND)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optuna-glo",
         description="Search for better neural-network training losses as Optuna studies "
         "(GLO, TaylorGLO).",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Optuna's logs")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_options(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(subparsers)
+    for command in subparsers.choices.values():
+        # SUPPRESS: a flag left out after the command keeps the value given before it.
+        _add_global_options(command, default=argparse.SUPPRESS)
     return parser
 
 

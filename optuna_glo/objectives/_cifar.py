@@ -26,6 +26,7 @@ from optuna_glo.objectives._data import (
     Splits,
     register_dataset,
     split_off,
+    torchvision_datasets,
 )
 
 #: Folder (under the data directory) that torchvision's CIFAR10 downloads and extracts.
@@ -95,8 +96,7 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _download(data_dir: Path) -> None:
-    import torchvision.datasets as tvd
-
+    tvd = torchvision_datasets("Downloading CIFAR-10")
     try:
         tvd.CIFAR10(root=str(data_dir), train=True, download=True)
     except (OSError, RuntimeError) as err:  # no network, or a corrupted archive

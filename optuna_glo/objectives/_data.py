@@ -11,11 +11,13 @@ says how to get it. A data set is never replaced by anything else.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -76,41 +78,93 @@ def split_off(
 
 
 # --------------------------------------------------------------------------------------------
-# MNIST and Fashion-MNIST through torchvision's own file reader.
+# MNIST and Fashion-MNIST: their IDX files, read here; torchvision only downloads them.
 # --------------------------------------------------------------------------------------------
 
+#: The four IDX files of MNIST and Fashion-MNIST, where torchvision puts them (``NAME/raw/``).
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
-def _torchvision_mnist(
-    cls_name: str, data_dir: Path, download: bool, n_val: int, how_to_get: str
-) -> Splits:
-    import torchvision.datasets as tvd
 
-    cls = getattr(tvd, cls_name)
+def torchvision_datasets(purpose: str) -> ModuleType:
+    """``torchvision.datasets``, or a one-line error saying how to install it.
+
+    torchvision is optional (the ``vision`` extra): data set files are read without it, only
+    their download needs it.
+
+    Args:
+        purpose: What needs it, for the error message (e.g. "Downloading MNIST").
+    """
     try:
-        train = cls(root=str(data_dir), train=True, download=download)
-        test = cls(root=str(data_dir), train=False, download=download)
-    except RuntimeError as err:  # torchvision: "Dataset not found. You can use download=True ..."
-        where = data_dir / cls_name / "raw"
+        import torchvision.datasets as tvd
+    except (ImportError, RuntimeError) as err:  # missing, or built for another torch
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataUnavailableError(
-            f"{cls_name} is not in {where}. {how_to_get}"
+            f"{purpose} needs torchvision, which cannot be imported ({reason}). Install it with "
+            f"`pip install 'optuna-glo[vision]'` (a torchvision built for torch "
+            f"{torch.__version__}), or put the files in the data directory yourself."
         ) from err
-    except OSError as err:  # a download that failed: no network
+    return tvd
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file of unsigned bytes, the format of MNIST and Fashion-MNIST.
+
+    The header is two zero bytes, the type byte 0x08 (unsigned byte), the number of dimensions,
+    then each dimension as a big-endian 32-bit integer; the data follows in row-major order.
+    The file is checked against its header, never trusted.
+    """
+    data = bytearray(path.read_bytes())
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08":
+        raise DataUnavailableError(f"{path} is not an IDX file of unsigned bytes.")
+    start = 4 + 4 * data[3]
+    if len(data) < start:
+        raise DataUnavailableError(f"{path} ends inside its IDX header.")
+    shape = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(4, start, 4))
+    if len(data) - start != math.prod(shape):
         raise DataUnavailableError(
-            f"Downloading {cls_name} into {data_dir} failed ({err}). {how_to_get}"
-        ) from err
+            f"{path} holds {len(data) - start} values but its IDX header says {shape}."
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=start).reshape(shape)
 
-    def images(ds: object) -> torch.Tensor:
-        data = ds.data  # type: ignore[attr-defined]
-        # Pixels to [0, 1], as TensorFlow's MNIST reader gave the papers.
-        return data.unsqueeze(1).float().div_(255.0)
 
-    train_x, train_y, val_x, val_y = split_off(images(train), train.targets.long(), n_val)
-    return Splits(train_x, train_y, val_x, val_y, images(test), test.targets.long(), 10)
+def _read_mnist_split(raw: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    image_file, label_file = MNIST_FILES[split]
+    images, labels = read_idx(raw / image_file), read_idx(raw / label_file)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataUnavailableError(
+            f"{raw} holds {split} images of shape {images.shape} and labels of shape "
+            f"{labels.shape}; expected [N, H, W] and [N]."
+        )
+    # Pixels to [0, 1], as TensorFlow's MNIST reader gave the papers.
+    x = torch.from_numpy(images).unsqueeze(1).float().div_(255.0)
+    return x, torch.from_numpy(labels).long()
+
+
+def _mnist_like(
+    name: str, data_dir: Path, download: bool, n_val: int, how_to_get: str
+) -> Splits:
+    """MNIST or Fashion-MNIST (``name`` as torchvision's class) from ``data_dir/NAME/raw``."""
+    raw = data_dir / name / "raw"
+    if not all((raw / f).is_file() for files in MNIST_FILES.values() for f in files):
+        if not download:
+            raise DataUnavailableError(f"{name} is not in {raw}. {how_to_get}")
+        tvd = torchvision_datasets(f"Downloading {name}")
+        try:
+            getattr(tvd, name)(root=str(data_dir), train=True, download=True)  # all four files
+        except (OSError, RuntimeError) as err:  # no network, or a corrupted archive
+            raise DataUnavailableError(
+                f"Downloading {name} into {data_dir} failed ({err}). {how_to_get}"
+            ) from err
+    train_x, train_y, val_x, val_y = split_off(*_read_mnist_split(raw, "train"), n_val)
+    return Splits(train_x, train_y, val_x, val_y, *_read_mnist_split(raw, "test"), 10)
 
 
 def load_mnist(data_dir: Path, download: bool) -> Splits:
     """MNIST, 55,000 / 5,000 / 10,000 as in GLO section IV-A1."""
-    return _torchvision_mnist(
+    return _mnist_like(
         "MNIST", data_dir, download, n_val=5_000,
         how_to_get=(
             "Put the four MNIST files (train-images-idx3-ubyte, ...) there, or run with "
@@ -120,7 +174,7 @@ def load_mnist(data_dir: Path, download: bool) -> Splits:
 
 
 def _install_debian_fashion_mnist(data_dir: Path) -> None:
-    """Unpack Debian's `dataset-fashion-mnist` files where torchvision's FashionMNIST reads them."""
+    """Unpack Debian's `dataset-fashion-mnist` files into ``FashionMNIST/raw``."""
     raw = data_dir / "FashionMNIST" / "raw"
     for gz in sorted(DEBIAN_FASHION_MNIST_DIR.glob("*-ubyte.gz")):
         target = raw / gz.name[: -len(".gz")]
@@ -133,10 +187,10 @@ def _install_debian_fashion_mnist(data_dir: Path) -> None:
 
 
 def load_fashion_mnist(data_dir: Path, download: bool) -> Splits:
-    """Fashion-MNIST, 55,000 / 5,000 / 10,000 like MNIST; Debian's files first, else torchvision."""
+    """Fashion-MNIST, 55,000 / 5,000 / 10,000 like MNIST; Debian's files first, else a download."""
     if DEBIAN_FASHION_MNIST_DIR.is_dir():
         _install_debian_fashion_mnist(data_dir)
-    return _torchvision_mnist(
+    return _mnist_like(
         "FashionMNIST", data_dir, download, n_val=5_000,
         how_to_get=(
             "On Debian or Ubuntu: `apt-get install dataset-fashion-mnist`; elsewhere run with "
@@ -212,12 +266,12 @@ def _package_present(module: str) -> Callable[[Path], bool]:
 
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo(
-        "mnist", "torchvision MNIST (files in --data-dir, or --download)", load_mnist,
+        "mnist", "MNIST's IDX files (in --data-dir, or --download with torchvision)", load_mnist,
         _has_files("MNIST/raw/train-images-idx3-ubyte", "MNIST/raw/t10k-images-idx3-ubyte"),
     ),
     "fashion-mnist": DatasetInfo(
         "fashion-mnist",
-        "Debian dataset-fashion-mnist, else torchvision FashionMNIST (--download)",
+        "Debian dataset-fashion-mnist, else --download with torchvision",
         load_fashion_mnist,
         lambda d: (DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists()
         or _has_files("FashionMNIST/raw/train-images-idx3-ubyte")(d),

@@ -29,6 +29,7 @@ from optuna_glo.objectives._data import (
     Splits,
     register_dataset,
     split_off,
+    torchvision_datasets,
 )
 
 SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
@@ -99,8 +100,7 @@ def _ensure(data_dir: Path, download: bool, splits: tuple[str, ...]) -> None:
         raise DataUnavailableError(
             f"SVHN is not in {data_dir} (missing {', '.join(missing)}). {how}"
         )
-    import torchvision.datasets as tvd
-
+    tvd = torchvision_datasets("Downloading SVHN")
     for split in splits:
         if not (data_dir / SVHN_FILES[split]).is_file():
             try:
