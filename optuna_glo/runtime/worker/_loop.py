@@ -23,6 +23,7 @@ from optuna_glo.runtime.methods import make_objective
 from optuna_glo.runtime.spec import StudySpec
 from optuna_glo.runtime.storage import is_connection_error, open_storage
 from optuna_glo.runtime.study import load_study
+from optuna_glo.runtime.worker._beats import beats_for
 from optuna_glo.runtime.worker._claim import Claimer, Wait
 from optuna_glo.runtime.worker._finish import Finisher
 from optuna_glo.runtime.worker._heartbeat import Heartbeat
@@ -123,14 +124,19 @@ class _Worker:
         )
         self.population_batch = options.population_batch or self.spec.training.population_batch
         interval, grace = options.heartbeat_interval, options.effective_grace_period
+        beats = (
+            beats_for(storage, grace_period=grace, max_retry=options.max_retry) if grace else None
+        )
         self.claimer = Claimer(
-            self.study, storage, budget=self.spec.n_trials, batch=self.population_batch or 1,
+            self.study, storage, beats, budget=self.spec.n_trials, batch=self.population_batch or 1,
             population_size=self.spec.population_size, reconnect=self.reconnect,
             heartbeat_interval=interval, stop=self.signals.stopping,
         )
         self.finisher = Finisher(self.study, storage, self.reconnect, self.signals.giving_back)
-        self.orphans = OrphanWatch(storage, self.study._study_id, grace) if grace else None
-        self.heartbeat = Heartbeat(storage, interval)
+        self.orphans = (
+            OrphanWatch(beats, storage, self.study._study_id, grace) if beats and grace else None
+        )
+        self.heartbeat = Heartbeat(beats, storage, interval)
         self.progress = Progress(self.study, self.spec.n_trials, enabled=options.progress)
         self.done = self.given_back = 0
 
@@ -225,7 +231,7 @@ class _Worker:
 
 def _open(
     study_name: str, storage_url: str, options: WorkerOptions
-) -> tuple[optuna.Study, StudySpec, optuna.storages.RDBStorage]:
+) -> tuple[optuna.Study, StudySpec, optuna.storages.BaseStorage]:
     """The study (with its sampler), its spec and its storage, opened with the options' pool
     and heartbeat settings."""
     storage_options: dict[str, Any] = {}
