@@ -28,7 +28,7 @@ from optuna_glo.runtime.worker._claim import Claimer, Wait
 from optuna_glo.runtime.worker._finish import Finisher
 from optuna_glo.runtime.worker._heartbeat import Heartbeat
 from optuna_glo.runtime.worker._log import log
-from optuna_glo.runtime.worker._options import Objective, WorkerOptions
+from optuna_glo.runtime.worker._options import BatchObjective, Objective, WorkerOptions
 from optuna_glo.runtime.worker._orphans import OrphanWatch
 from optuna_glo.runtime.worker._progress import Progress, best_value
 from optuna_glo.runtime.worker._reconnect import Reconnect, Stopped
@@ -98,9 +98,12 @@ def _work(w: _Worker) -> None:
 def _train(
     objective: Objective, trials: Sequence[optuna.trial.Trial], population_batch: int | None
 ) -> list[float]:
-    """The trials' values: one model stack (batch mode) or the objective trial by trial."""
+    """The trials' values: one model stack (batch mode), the objective's own ``train_batch``
+    (:class:`~optuna_glo.runtime.worker._options.BatchObjective`), or trial by trial."""
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
         return train_trials(objective, trials, population_batch=population_batch)
+    if len(trials) > 1 and isinstance(objective, BatchObjective):
+        return list(objective.train_batch(trials))
     return [objective(trial) for trial in trials]
 
 
