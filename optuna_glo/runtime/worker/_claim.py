@@ -81,24 +81,33 @@ class Claimer:
 
     def claim_batch(self, *, left: int | None) -> list[optuna.trial.Trial] | Wait | None:
         """A batch of trials (see :func:`batch_limit`; at most ``left``), :class:`Wait`, or
-        ``None`` when the budget is complete. A stop ends the batch early with the trials
-        claimed so far."""
-        first = self._claim()
-        if not isinstance(first, optuna.trial.Trial):
-            return first
-        trials = [first]
-        limit = batch_limit(self._batch, self._population_size, self.used, left)
-        while len(trials) < limit and not self._stop():
-            more = self._claim()
-            if not isinstance(more, optuna.trial.Trial):
-                break
-            trials.append(more)
-        return trials
+        ``None`` when the budget is complete.
 
-    def _claim(self) -> optuna.trial.Trial | Wait | None:
-        return self._reconnect.call("claiming a trial", self._claim_once, stop=self._stop)
+        The whole batch is claimed under one hold of the budget lock and one budget count, so
+        a generation goes to one worker in one piece. A stop ends the batch early with the
+        trials claimed so far; so does a trial beyond the budget (see the module doc).
+        """
+        claimed: list[optuna.trial.Trial] = []
+        outcome = self._reconnect.call(
+            "claiming trials", lambda: self._claim_once(claimed, left), stop=self._stop
+        )
+        if not claimed:
+            return outcome
+        # The first heartbeats, at once (outside the lock: the other workers need not wait).
+        if self._beats is not None and self._heartbeat_interval is not None:
+            for trial in claimed:
+                try:
+                    self._beats.record(trial._trial_id)
+                except Exception as err:  # the heartbeat thread records it once the DB is back
+                    if not is_connection_error(err):
+                        raise
+        return claimed
 
-    def _claim_once(self) -> optuna.trial.Trial | Wait | None:
+    def _claim_once(
+        self, claimed: list[optuna.trial.Trial], left: int | None
+    ) -> Wait | None:
+        """Claim into ``claimed`` (kept across reconnects: a retry goes on where a lost
+        connection stopped it); :class:`Wait` or ``None`` when nothing could be claimed."""
         study = self._study
         with budget_lock(self._storage, study._study_id) as exclusive:
             self._fail_stale_trials()
@@ -106,27 +115,29 @@ class Claimer:
             self.used = len(trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
             waiting = sum(t.state == TrialState.WAITING for t in trials)
-            if waiting == 0 and self.used >= self._budget:
+            slots = waiting + max(0, self._budget - self.used)
+            if slots == 0 and not claimed:
                 if running == 0 or self._heartbeat_interval is None:
                     return None
                 return Wait(running)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
-                trial = study.ask()
-            if waiting == 0:
-                self.used += 1
-        if not exclusive:
-            ranked = self._within_budget(trial)
-            if ranked is not trial:
-                return ranked
-        # The first heartbeat, at once (outside the lock: the other workers need not wait).
-        if self._beats is not None and self._heartbeat_interval is not None:
-            try:
-                self._beats.record(trial._trial_id)
-            except Exception as err:  # the heartbeat thread records it once the DB is back
-                if not is_connection_error(err):
-                    raise
-        return trial
+            first_used = self.used + (0 if waiting else 1) - len(claimed)
+            limit = batch_limit(self._batch, self._population_size, first_used, left)
+            for _ in range(min(slots, limit - len(claimed))):
+                if claimed and self._stop():
+                    break
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+                    trial = study.ask()
+                if waiting:
+                    waiting -= 1
+                else:
+                    self.used += 1
+                if not exclusive:
+                    ranked = self._within_budget(trial)
+                    if not isinstance(ranked, optuna.trial.Trial):
+                        return ranked
+                claimed.append(trial)
+        return None
 
     def _within_budget(self, trial: optuna.trial.Trial) -> optuna.trial.Trial | Wait | None:
         """``trial`` if fewer than ``budget`` trials of lower number use up the budget; else it
