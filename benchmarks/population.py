@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+from _random_data import task_data
 
 from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.objectives import (
@@ -34,7 +35,6 @@ from optuna_glo.objectives import (
     choose_path,
     device_name,
     get_task,
-    load_dataset,
     resolve_device,
     train,
     train_candidates,
@@ -57,6 +57,9 @@ def main() -> None:
     parser.add_argument("--amp", action="store_true", help="bf16 autocast in the model stack")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model stack")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--data", choices=("auto", "real", "random"), default="auto",
+                        help="random tensors of the task's shapes when the data set is missing "
+                        "(auto; the report says which)")
     args = parser.parse_args()
     if args.k < 1:
         parser.error(f"--k must be >= 1, got {args.k}")
@@ -65,7 +68,8 @@ def main() -> None:
 
     task = get_task(args.task)
     device = resolve_device(args.device)
-    data = load_dataset(task.dataset).to(device)
+    splits, data_source = task_data(task, args.data)
+    data = splits.to(device)
     g = torch.Generator().manual_seed(args.seed)
     thetas = 1.2 * torch.randn(args.k, 8, generator=g)  # CMA-ES generation 0: mean 0, sigma 1.2
     seeds = [args.seed] * args.k
@@ -110,6 +114,7 @@ def main() -> None:
         "k": args.k,
         "steps": steps,
         "device": device_name(device),
+        "data": data_source,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "amp": args.amp,

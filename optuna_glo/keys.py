@@ -61,6 +61,9 @@ CACHED_FROM_KEY = "GeneticProgrammingSampler:cached_from"
 COEFFICIENT_TREE_KEY = "GLOSampler:coefficient_tree"
 #: The number of the trial a worker gave back, on the retry that re-runs it.
 GIVEN_BACK_ATTR = "optuna_glo:given_back_from"
+#: Trial system attr: the trial's last heartbeat (Unix seconds), in storages without Optuna's
+#: heartbeats (journal files, Redis, the gRPC proxy).
+HEARTBEAT_ATTR = "optuna_glo:heartbeat"
 
 # -- Population-based training (EPBT, PBT): trial system attributes written by the samplers in
 #    ``optuna_glo.samplers.pbt`` and read by the worker (which weights to load) and the reports.

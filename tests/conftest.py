@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh PostgreSQL database on the real server, a fresh SQLite file."""
+"""Shared fixtures: fresh databases on the real PostgreSQL and Redis servers, a fresh SQLite file,
+a journal file, a gRPC storage proxy."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from _pg import fresh_database
+from _storages import fresh_redis_database, grpc_proxy
 
 
 @pytest.fixture
@@ -20,3 +22,23 @@ def pg_url() -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """A storage URL of a new SQLite file."""
     return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> str:
+    """A journal file's path (``JournalFileBackend``), as ``--storage`` takes it."""
+    return str(tmp_path / "study.log")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A ``redis://`` URL of an empty database of the real Redis server, flushed after the test."""
+    with fresh_redis_database() as url:
+        yield url
+
+
+@pytest.fixture
+def grpc_url(tmp_path: Path) -> Iterator[str]:
+    """A ``grpc://`` URL of ``optuna-glo storage-proxy`` serving a new SQLite file."""
+    with grpc_proxy(f"sqlite:///{tmp_path / 'proxied.db'}") as url:
+        yield url

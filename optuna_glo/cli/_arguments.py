@@ -13,6 +13,12 @@ def add_storage_argument(p: argparse.ArgumentParser, default: str | None = None)
         help="Optuna storage URL: sqlite:///FILE.db or postgresql://USER:PASSWORD@HOST/DB"
         + (f" (default: {default})" if default else ""),
     )
+    p.add_argument(
+        "--storage-class", default=None, metavar="CLASS",
+        help="storage class hint, as in the optuna CLI: RDBStorage, JournalFileBackend, "
+        "JournalRedisBackend or GrpcStorageProxy (default: guessed from --storage: a path "
+        "*.log/*.journal is a journal file, redis://... Redis, grpc://HOST:PORT a storage proxy)",
+    )
 
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:

@@ -18,12 +18,18 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from optuna_glo import __version__
-from optuna_glo.cli import _evaluate_commands, _launch_command, _study_commands, _tasks_command
+from optuna_glo.cli import (
+    _evaluate_commands,
+    _launch_command,
+    _proxy_command,
+    _study_commands,
+    _tasks_command,
+)
 from optuna_glo.cli._safe_text import printable
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
 COMMANDS: list[ModuleType] = [
-    _study_commands, _launch_command, _tasks_command, _evaluate_commands
+    _study_commands, _launch_command, _tasks_command, _evaluate_commands, _proxy_command
 ]
 
 #: Exit status of a command stopped by a user error.
@@ -73,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
     try:
+        if getattr(args, "storage", None) is not None:
+            from optuna_glo.runtime.storage import resolve_storage
+
+            args.storage = resolve_storage(args.storage, getattr(args, "storage_class", None))
         return int(args.handler(args) or 0)
     except _user_errors() as err:
         # Messages quote stored names and values: one line, no terminal control codes.

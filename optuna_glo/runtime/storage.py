@@ -1,14 +1,28 @@
-"""Opening Optuna storages: SQLite on one machine, PostgreSQL for many workers.
+"""Opening Optuna storages: every kind Optuna's own CLI and optuna-dashboard take.
 
-URLs are SQLAlchemy URLs. Errors and logs only ever show :func:`redact`-ed URLs: a password in a
-storage URL is never printed.
+``--storage`` says which (:func:`storage_kind`), as in ``optuna`` and ``optuna-dashboard``:
+
+- a SQLAlchemy URL (``sqlite:///optuna-glo.db``, ``postgresql://USER:PASSWORD@HOST/DB``):
+  ``RDBStorage``;
+- a file path without a scheme ending in ``.log`` or ``.journal`` (or an existing file that is
+  not a SQLite database): ``JournalStorage(JournalFileBackend(path))``;
+- ``redis://``, ``rediss://`` or ``unix://`` URLs: ``JournalStorage(JournalRedisBackend(url))``;
+- ``grpc://HOST:PORT``: ``GrpcStorageProxy`` talking to ``optuna-glo storage-proxy`` (Optuna's
+  ``run_grpc_proxy_server``), which holds the real storage.
+
+``--storage-class`` (:func:`resolve_storage`) is a hint with the names of the ``optuna`` CLI
+(``RDBStorage``, ``JournalFileBackend``, ``JournalRedisBackend``, the deprecated
+``JournalFileStorage``/``JournalRedisStorage``) plus ``GrpcStorageProxy``.
+
+Errors and logs only ever show :func:`redact`-ed URLs: a password in a storage URL is never
+printed.
 
 Connection use is bounded. A worker holds at most three connections at once: one for Optuna's
 queries in its main thread, one for its heartbeat thread and one that holds the study's budget
-lock while it claims a trial (see :func:`budget_lock`). The pool is sized for exactly that
-(``pool_size=3, max_overflow=0``), so 30 workers need at most 90 of PostgreSQL's connections
-(``max_connections`` is 100 by default). Change the pool with query parameters of the URL, which
-are removed before the URL reaches the database driver::
+lock while it claims a trial (see :mod:`optuna_glo.runtime.budget_lock`). The pool is sized for
+exactly that (``pool_size=3, max_overflow=0``), so 30 workers need at most 90 of PostgreSQL's
+connections (``max_connections`` is 100 by default). Change the pool with query parameters of
+the URL, which are removed before the URL reaches the database driver::
 
     postgresql://USER:PASSWORD@HOST:5432/DB?pool_size=3&max_overflow=0&pool_timeout=60
 
@@ -19,20 +33,30 @@ older than that many seconds (useful behind proxies that drop idle connections).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import threading
 import warnings
-import zlib
-from collections.abc import Iterator
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 import sqlalchemy
 import sqlalchemy.exc
 from sqlalchemy.engine import URL, make_url
+
+from optuna_glo.runtime._other_storages import (
+    grpc_address,
+    open_grpc,
+    open_journal_file,
+    open_redis,
+)
+from optuna_glo.runtime.storage_errors import StorageError, redact, scrub
+
+__all__ = [
+    "DEFAULT_STORAGE", "STORAGE_CLASSES", "OpenedStorage", "StorageError", "StorageKind",
+    "grpc_address", "is_connection_error", "open_storage", "opened", "redact",
+    "resolve_storage", "scrub", "storage_kind", "supports_heartbeats",
+]
 
 #: The embedded default: a SQLite file in the current directory.
 DEFAULT_STORAGE = "sqlite:///optuna-glo.db"
@@ -50,27 +74,115 @@ DEFAULT_POOL_SIZE = 3
 DEFAULT_MAX_OVERFLOW = 0
 
 
-class StorageError(RuntimeError):
-    """The storage cannot be opened or reached."""
+#: The kinds of storage (:func:`storage_kind`).
+StorageKind = Literal["rdb", "journal-file", "journal-redis", "grpc"]
+
+#: ``--storage-class`` hints (the names of the ``optuna`` CLI, plus the gRPC proxy's class).
+STORAGE_CLASSES: dict[str, StorageKind] = {
+    "RDBStorage": "rdb",
+    "JournalFileBackend": "journal-file",
+    "JournalRedisBackend": "journal-redis",
+    "GrpcStorageProxy": "grpc",
+    "JournalFileStorage": "journal-file",  # deprecated in Optuna, still accepted by its CLI
+    "JournalRedisStorage": "journal-redis",
+}
+
+#: Suffixes that make a plain path a journal file.
+JOURNAL_SUFFIXES = (".log", ".journal")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
+@dataclass(frozen=True)
+class OpenedStorage:
+    """What :func:`open_storage` opened: its kind and where (for locks and messages)."""
+
+    kind: StorageKind
+    #: The SQLAlchemy URL, the journal file's path, the Redis URL, or ``HOST:PORT``.
+    target: str
+
+
+_opened: weakref.WeakKeyDictionary[optuna.storages.BaseStorage, OpenedStorage] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def opened(storage: optuna.storages.BaseStorage) -> OpenedStorage:
+    """How ``storage`` was opened (a storage not opened by :func:`open_storage`: by its class)."""
+    known = _opened.get(storage)
+    if known is not None:
+        return known
+    if isinstance(storage, optuna.storages.RDBStorage):
+        return OpenedStorage("rdb", storage.engine.url.render_as_string(hide_password=False))
+    return OpenedStorage("grpc" if type(storage).__name__ == "GrpcStorageProxy"
+                         else "journal-file", repr(storage))
+
+
+def supports_heartbeats(storage: optuna.storages.BaseStorage) -> bool:
+    """Whether Optuna records heartbeats in ``storage`` (``BaseHeartbeat``: only ``RDBStorage``).
+
+    Journal and gRPC storages get optuna-glo's own heartbeats instead (a trial system attr; see
+    :mod:`optuna_glo.runtime.worker._beats`).
+    """
+    return isinstance(storage, optuna.storages.RDBStorage)
+
+
+def _is_sqlite_file(path: Path) -> bool:
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy understands: show its scheme only
-        return url.split(":", 1)[0] + ":***"
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
-def scrub(text: str, url: str) -> str:
-    """``text`` with the URL's password (if any) replaced by ``***``: for driver messages."""
-    try:
-        password = make_url(url).password
-    except Exception:
-        return text
-    if password:
-        text = text.replace(str(password), "***")
-    return text
+def storage_kind(url: str) -> StorageKind:
+    """Which storage ``url`` names (see the module doc); a bad one raises :class:`StorageError`."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in _REDIS_SCHEMES:
+        return "journal-redis"
+    if scheme == "grpc":
+        return "grpc"
+    if scheme:
+        return "rdb"
+    path = Path(url)
+    if path.suffix in JOURNAL_SUFFIXES or (path.is_file() and not _is_sqlite_file(path)):
+        return "journal-file"
+    hint = f"sqlite:///{url}" if path.suffix in (".db", ".sqlite", ".sqlite3") else "sqlite:///FILE.db"
+    raise StorageError(
+        f"`--storage` {url!r} is neither a database URL nor a journal file. Use {hint} for "
+        "SQLite, a path ending in .log or .journal for a journal file (or --storage-class "
+        "JournalFileBackend for another name), redis://HOST:6379/DB or grpc://HOST:PORT."
+    )
+
+
+def resolve_storage(url: str, storage_class: str | None) -> str:
+    """``url`` checked against the ``--storage-class`` hint; the URL every command then opens.
+
+    ``JournalFileBackend`` with a path of another suffix creates the (empty) journal file, so
+    that the path names a journal file from then on, in every command and worker.
+    """
+    if storage_class is None:
+        return url
+    kind = STORAGE_CLASSES.get(storage_class)
+    if kind is None:
+        raise StorageError(
+            f"`--storage-class` must be one of {', '.join(STORAGE_CLASSES)}. The specified "
+            f"value is {storage_class!r}."
+        )
+    if kind == "grpc" and "://" not in url:
+        url = f"grpc://{url}"
+    if kind == "journal-file" and "://" not in url:
+        path = Path(url)
+        if _is_sqlite_file(path):
+            raise StorageError(f"`--storage` {url!r} is a SQLite database, not a journal file: "
+                               f"use sqlite:///{url} without --storage-class {storage_class}.")
+        path.touch()
+    actual = storage_kind(url)
+    if actual != kind:
+        raise StorageError(
+            f"`--storage` {redact(url)!r} names a {actual} storage, but `--storage-class` is "
+            f"{storage_class} ({kind}). Drop the hint or give a matching URL."
+        )
+    return url
 
 
 def _describe_target(url: str) -> str:
@@ -182,18 +294,46 @@ def open_storage(
     max_overflow: int | None = None,
     application_name: str | None = None,
     **rdb_kwargs: Any,
-) -> optuna.storages.RDBStorage:
-    """An ``RDBStorage`` for ``url``; unreachable servers raise :class:`StorageError`.
+) -> optuna.storages.BaseStorage:
+    """The Optuna storage ``url`` names (:func:`storage_kind`); unreachable ones raise
+    :class:`StorageError`.
 
     Args:
-        url: SQLAlchemy URL, optionally with pool options in its query (see the module doc).
-        pool_size: See :func:`engine_kwargs_for`.
-        max_overflow: See :func:`engine_kwargs_for`.
-        application_name: See :func:`engine_kwargs_for`.
+        url: A SQLAlchemy URL (pool options in its query: see the module doc), a journal file's
+            path, a Redis URL or ``grpc://HOST:PORT``.
+        pool_size: See :func:`engine_kwargs_for` (SQLAlchemy URLs only).
+        max_overflow: See :func:`engine_kwargs_for` (SQLAlchemy URLs only).
+        application_name: See :func:`engine_kwargs_for` (SQLAlchemy URLs only).
         rdb_kwargs: Passed to ``RDBStorage`` (``heartbeat_interval``, ``grace_period``,
-            ``heartbeat_stale_trial_callback``). Optuna marks heartbeats experimental; the
+            ``heartbeat_stale_trial_callback``); other kinds have no Optuna heartbeats and
+            ignore them (:func:`supports_heartbeats`). Optuna marks heartbeats experimental; the
             warning is silenced here since optuna-glo relies on them on purpose.
     """
+    kind = storage_kind(url)
+    storage: optuna.storages.BaseStorage
+    if kind == "rdb":
+        storage = _open_rdb(url, pool_size=pool_size, max_overflow=max_overflow,
+                            application_name=application_name, **rdb_kwargs)
+        target = url
+    elif kind == "journal-file":
+        target = str(Path(url).resolve())
+        storage = open_journal_file(target)
+    elif kind == "journal-redis":
+        storage, target = open_redis(url), url
+    else:
+        storage, target = open_grpc(url)
+    _opened[storage] = OpenedStorage(kind, target)
+    return storage
+
+
+def _open_rdb(
+    url: str,
+    *,
+    pool_size: int | None,
+    max_overflow: int | None,
+    application_name: str | None,
+    **rdb_kwargs: Any,
+) -> optuna.storages.RDBStorage:
     try:
         make_url(url)
     except sqlalchemy.exc.ArgumentError:
@@ -208,7 +348,12 @@ def open_storage(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(plain, engine_kwargs=engine_kwargs, **rdb_kwargs)
+            storage = optuna.storages.RDBStorage(
+                plain, engine_kwargs=engine_kwargs, **rdb_kwargs
+            )
+        if storage.engine.url.get_backend_name() == "sqlite":
+            _write_ahead(storage.engine)
+        return storage
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as err:
         reason = scrub(str(getattr(err, "orig", err)).strip().splitlines()[0], url)
         raise StorageError(
@@ -222,6 +367,29 @@ def open_storage(
             "optuna-glo installs psycopg2-binary: use a postgresql:// or "
             "postgresql+psycopg2:// URL."
         ) from None
+
+
+def _write_ahead(engine: sqlalchemy.engine.Engine) -> None:
+    """SQLite in write-ahead-log mode with ``synchronous=NORMAL``: a commit appends to the log
+    without waiting for the disk (no ``fsync`` per commit), readers do not block the writer.
+
+    Optuna commits several times per trial (each suggested parameter is one commit); with
+    SQLite's default rollback journal each commit waits for the disk, which made SQLite the
+    slowest storage in ``benchmarks/orchestration.py``. A power loss may lose the last commits
+    (the database stays consistent): such trials are re-run, as after any crash. WAL needs
+    the processes on one machine (not a network file system), as SQLite itself does.
+    """
+    if engine.url.database in (None, "", ":memory:"):
+        return
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened before the listener get the pragmas too
 
 
 def is_connection_error(err: BaseException) -> bool:
@@ -245,6 +413,8 @@ def is_connection_error(err: BaseException) -> bool:
             | sqlalchemy.exc.ResourceClosedError,
         ):
             return True
+        if _is_lost_server(current):
+            return True
         if isinstance(current, StorageError):
             return False  # already explained to the user (a wrong URL, a server that is down)
         current = current.__cause__ or (
@@ -253,65 +423,18 @@ def is_connection_error(err: BaseException) -> bool:
     return False
 
 
-# --------------------------------------------------------------------------------------------
-# The budget lock: claiming a trial (count the budget, then ask) is atomic across workers.
-# --------------------------------------------------------------------------------------------
+def _is_lost_server(err: BaseException) -> bool:
+    """A Redis server or gRPC proxy that cannot be reached (a journal file never is)."""
+    module = type(err).__module__
+    if module.startswith("redis"):
+        import redis
 
-#: First key of PostgreSQL's two-key advisory locks taken by optuna-glo (second: the study id).
-_ADVISORY_NAMESPACE = zlib.crc32(b"optuna-glo:budget") & 0x7FFFFFFF
+        return isinstance(err, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+    if module.startswith("grpc"):
+        import grpc
 
-#: Seconds after which PostgreSQL ends a budget-lock transaction whose client went silent.
-LOCK_IDLE_TIMEOUT = 60
-
-_process_locks: dict[str, threading.Lock] = {}
-
-
-@contextlib.contextmanager
-def budget_lock(storage: optuna.storages.RDBStorage, study_id: int) -> Iterator[None]:
-    """Hold the study's budget lock: one claimer at a time across all workers of the study.
-
-    - PostgreSQL: a transaction advisory lock (``pg_advisory_xact_lock(namespace, study_id)``)
-      in a transaction of its own on one pooled connection, released at its end. A worker that
-      dies holding it loses its connection and the server releases the lock; one whose node
-      vanishes without closing its connection (power loss) stays "idle in transaction", which
-      the server ends after :data:`LOCK_IDLE_TIMEOUT`, so the others are never blocked for long.
-    - SQLite: an exclusive ``flock`` on ``FILE.db.optuna-glo.lock`` next to the database (SQLite
-      serves the processes of one machine, and so does the lock).
-    - Other databases: a lock within this process only; workers in other processes may then
-      overshoot the budget by up to one trial each.
-    """
-    engine = storage.engine
-    backend = engine.url.get_backend_name()
-    if backend == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(
-                sqlalchemy.text(
-                    f"SET LOCAL idle_in_transaction_session_timeout = '{LOCK_IDLE_TIMEOUT}s'"
-                )
-            )
-            conn.execute(
-                sqlalchemy.text("SELECT pg_advisory_xact_lock(:ns, :id)"),
-                {"ns": _ADVISORY_NAMESPACE, "id": study_id},
-            )
-            try:
-                yield
-            finally:
-                with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
-                    conn.commit()  # ends the transaction: releases the lock
-        return
-    database = engine.url.database
-    if backend == "sqlite" and database and database != ":memory:":
-        lock_path = Path(database).with_name(Path(database).name + ".optuna-glo.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-        return
-    lock = _process_locks.setdefault(f"{engine.url!r}:{study_id}", threading.Lock())
-    with lock:
-        yield
+        code = getattr(err, "code", None)
+        return isinstance(err, grpc.RpcError) and callable(code) and code() in (
+            grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED
+        )
+    return False

@@ -80,7 +80,7 @@ def load_study(
     storage_url: str,
     *,
     with_sampler: bool = True,
-    storage: optuna.storages.RDBStorage | None = None,
+    storage: optuna.storages.BaseStorage | None = None,
     **storage_options: Any,
 ) -> tuple[optuna.Study, StudySpec]:
     """Load an optuna-glo study and its spec, with the spec's sampler attached.

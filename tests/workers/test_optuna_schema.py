@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy
 
 from optuna_glo.runtime.storage import open_storage
+from optuna_glo.runtime.worker._beats import OptunaBeats
 from optuna_glo.runtime.worker._optuna_schema import trials_with_heartbeats
 from optuna_glo.runtime.worker._orphans import OrphanWatch
 
@@ -49,7 +50,7 @@ def test_orphan_watch_gives_a_heartbeat_to_a_trial_running_without_one_for_the_g
     study = optuna.create_study(storage=storage)
     beating, orphan = ask(study), ask(study)
     storage.record_heartbeat(beating._trial_id)
-    watch = OrphanWatch(storage, study._study_id, grace=0)
+    watch = OrphanWatch(OptunaBeats(storage), storage, study._study_id, grace=0)
     watch.check()  # first seen now: not yet a whole grace period
     assert trials_with_heartbeats(storage, {orphan._trial_id}) == set()
     watch.check()

@@ -65,7 +65,7 @@ def make_study(tmp_path: Path) -> Callable[..., str]:
         proc = optuna_glo("create-study", str(spec), "--storage", url)
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0, out
-        password = make_url(url).password
+        password = make_url(url).password if "://" in url else None
         assert not password or str(password) not in out, "create-study printed the password"
         return name
 
@@ -138,7 +138,24 @@ def trials(url: str, study: str) -> list[FrozenTrial]:
     try:
         return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
     finally:
+        close(storage)
+
+
+def close(storage: optuna.storages.BaseStorage) -> None:
+    """Close the storage's connections (a database pool, a gRPC channel)."""
+    if isinstance(storage, optuna.storages.RDBStorage):
         storage.engine.dispose()
+    elif hasattr(storage, "close"):
+        storage.close()
+
+
+#: The storages of the multi-worker tests: each runs them for real (``redis``/``postgres``).
+ALL_STORAGES = [
+    pytest.param("pg_url", marks=pytest.mark.postgres),
+    "journal_path",
+    pytest.param("redis_url", marks=pytest.mark.redis),
+    "grpc_url",
+]
 
 
 def wait_for(

@@ -1,9 +1,14 @@
 """Claiming trials under the study's budget lock: the budget is exact across all workers.
 
 Counting the budget and asking for a trial happen under the budget lock
-(:func:`optuna_glo.runtime.storage.budget_lock`: a PostgreSQL advisory lock), so two workers
-never both take the last slot. A worker that finds the budget taken but trials still running
-waits: if one of them dies, its trial is re-run by a waiting worker.
+(:func:`optuna_glo.runtime.budget_lock.budget_lock`: a PostgreSQL advisory lock, a file lock, a
+Redis lock), so two workers never both take the last slot. A worker that finds the budget taken
+but trials still running waits: if one of them dies, its trial is re-run by a waiting worker.
+
+Where no lock reaches the storage (the gRPC proxy), the order in which the storage creates
+trials decides, as the EPBT sampler's slots do: a trial is within the budget if fewer than
+``budget`` trials of lower number use it up (:data:`BUDGET_STATES`); a trial claimed beyond that
+is failed at once (failed trials use up no budget) and the worker claims no more.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from optuna_glo.runtime.storage import budget_lock, is_connection_error
+from optuna_glo.runtime.budget_lock import budget_lock
+from optuna_glo.runtime.storage import is_connection_error
+from optuna_glo.runtime.worker._beats import Beats
 from optuna_glo.runtime.worker._reconnect import Reconnect
 
 #: Trials that use up the study's budget. Failed trials do not: they are re-run.
@@ -35,7 +42,8 @@ class Claimer:
 
     Args:
         study: The study, with its sampler.
-        storage: Its storage (for the budget lock and heartbeats).
+        storage: Its storage (for the budget lock).
+        beats: Where heartbeats are recorded (``None``: heartbeats are off).
         budget: The study's trial budget.
         batch: Trials to claim together (batch mode; 1: one by one).
         population_size: The sampler's generation size: a batch never crosses a generation.
@@ -48,7 +56,8 @@ class Claimer:
     def __init__(
         self,
         study: optuna.Study,
-        storage: optuna.storages.RDBStorage,
+        storage: optuna.storages.BaseStorage,
+        beats: Beats | None,
         *,
         budget: int,
         batch: int,
@@ -59,6 +68,7 @@ class Claimer:
     ) -> None:
         self._study = study
         self._storage = storage
+        self._beats = beats
         self._budget = budget
         self._batch = batch
         self._population_size = population_size
@@ -71,59 +81,89 @@ class Claimer:
 
     def claim_batch(self, *, left: int | None) -> list[optuna.trial.Trial] | Wait | None:
         """A batch of trials (see :func:`batch_limit`; at most ``left``), :class:`Wait`, or
-        ``None`` when the budget is complete. A stop ends the batch early with the trials
-        claimed so far."""
-        first = self._claim()
-        if not isinstance(first, optuna.trial.Trial):
-            return first
-        trials = [first]
-        limit = batch_limit(self._batch, self._population_size, self.used, left)
-        while len(trials) < limit and not self._stop():
-            more = self._claim()
-            if not isinstance(more, optuna.trial.Trial):
-                break
-            trials.append(more)
-        return trials
+        ``None`` when the budget is complete.
 
-    def _claim(self) -> optuna.trial.Trial | Wait | None:
-        return self._reconnect.call("claiming a trial", self._claim_once, stop=self._stop)
+        The whole batch is claimed under one hold of the budget lock and one budget count, so
+        a generation goes to one worker in one piece. A stop ends the batch early with the
+        trials claimed so far; so does a trial beyond the budget (see the module doc).
+        """
+        claimed: list[optuna.trial.Trial] = []
+        outcome = self._reconnect.call(
+            "claiming trials", lambda: self._claim_once(claimed, left), stop=self._stop
+        )
+        if not claimed:
+            return outcome
+        # The first heartbeats, at once (outside the lock: the other workers need not wait).
+        if self._beats is not None and self._heartbeat_interval is not None:
+            for trial in claimed:
+                try:
+                    self._beats.record(trial._trial_id)
+                except Exception as err:  # the heartbeat thread records it once the DB is back
+                    if not is_connection_error(err):
+                        raise
+        return claimed
 
-    def _claim_once(self) -> optuna.trial.Trial | Wait | None:
+    def _claim_once(
+        self, claimed: list[optuna.trial.Trial], left: int | None
+    ) -> Wait | None:
+        """Claim into ``claimed`` (kept across reconnects: a retry goes on where a lost
+        connection stopped it); :class:`Wait` or ``None`` when nothing could be claimed."""
         study = self._study
-        with budget_lock(self._storage, study._study_id):
+        with budget_lock(self._storage, study._study_id) as exclusive:
             self._fail_stale_trials()
             trials = study.get_trials(deepcopy=False, states=BUDGET_STATES)
             self.used = len(trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
             waiting = sum(t.state == TrialState.WAITING for t in trials)
-            if waiting == 0 and self.used >= self._budget:
+            slots = waiting + max(0, self._budget - self.used)
+            if slots == 0 and not claimed:
                 if running == 0 or self._heartbeat_interval is None:
                     return None
                 return Wait(running)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
-                trial = study.ask()
-            if waiting == 0:
-                self.used += 1
-        # The first heartbeat, at once (outside the lock: the other workers need not wait).
-        if self._heartbeat_interval is not None:
-            try:
-                self._storage.record_heartbeat(trial._trial_id)
-            except Exception as err:  # the heartbeat thread records it once the DB is back
-                if not is_connection_error(err):
-                    raise
-        return trial
+            first_used = self.used + (0 if waiting else 1) - len(claimed)
+            limit = batch_limit(self._batch, self._population_size, first_used, left)
+            for _ in range(min(slots, limit - len(claimed))):
+                if claimed and self._stop():
+                    break
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+                    trial = study.ask()
+                if waiting:
+                    waiting -= 1
+                else:
+                    self.used += 1
+                if not exclusive:
+                    ranked = self._within_budget(trial)
+                    if not isinstance(ranked, optuna.trial.Trial):
+                        return ranked
+                claimed.append(trial)
+        return None
+
+    def _within_budget(self, trial: optuna.trial.Trial) -> optuna.trial.Trial | Wait | None:
+        """``trial`` if fewer than ``budget`` trials of lower number use up the budget; else it
+        is failed, and the claim ends as if the budget had been full (:class:`Wait` or
+        ``None``)."""
+        used = self._study.get_trials(deepcopy=False, states=BUDGET_STATES)
+        lower = [t for t in used if t.number < trial.number]
+        if len(lower) < self._budget:
+            return trial
+        self._study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        self.used = len(used) - 1
+        running = sum(t.state == TrialState.RUNNING for t in used) - 1
+        return None if running <= 0 or self._heartbeat_interval is None else Wait(running)
 
     def _fail_stale_trials(self) -> None:
         """Fail stale trials (their retries are queued), once per heartbeat interval.
 
         Not at every claim: the claim holds the study's lock, and other workers wait for it.
         """
-        if self._heartbeat_interval is None or time.monotonic() < self._next_stale_check:
+        if (
+            self._beats is None
+            or self._heartbeat_interval is None
+            or time.monotonic() < self._next_stale_check
+        ):
             return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(self._study)
+        self._beats.fail_stale(self._study)
         self._next_stale_check = time.monotonic() + self._heartbeat_interval
 
 

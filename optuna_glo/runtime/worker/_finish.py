@@ -14,7 +14,8 @@ import optuna
 from optuna.trial import TrialState
 
 from optuna_glo.keys import GIVEN_BACK_ATTR
-from optuna_glo.runtime.storage import StorageError, budget_lock
+from optuna_glo.runtime.budget_lock import budget_lock
+from optuna_glo.runtime.storage import StorageError
 from optuna_glo.runtime.worker._log import log
 from optuna_glo.runtime.worker._reconnect import Reconnect
 
@@ -36,7 +37,7 @@ class Finisher:
     def __init__(
         self,
         study: optuna.Study,
-        storage: optuna.storages.RDBStorage,
+        storage: optuna.storages.BaseStorage,
         reconnect: Reconnect,
         stop: Callable[[], bool],
     ) -> None:

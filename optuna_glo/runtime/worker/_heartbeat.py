@@ -1,8 +1,9 @@
 """Heartbeats of the trials a worker runs, recorded from a background thread.
 
 Optuna records heartbeats only inside ``study.optimize``; an ask/tell worker records them itself
-(``storage.record_heartbeat``). Trials whose heartbeat is older than the grace period are failed
-by ``optuna.storages.fail_stale_trials`` and re-run by ``RetryHeartbeatStaleTrialCallback``.
+(:mod:`optuna_glo.runtime.worker._beats`: Optuna's own in ``RDBStorage``, a trial system attr
+elsewhere). Trials whose heartbeat is older than the grace period are failed and re-run by
+``RetryHeartbeatStaleTrialCallback``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import optuna
 
+from optuna_glo.runtime.worker._beats import Beats
 from optuna_glo.runtime.worker._log import log
 
 
@@ -20,18 +22,22 @@ class Heartbeat:
     """Records the heartbeats of this worker's running trials every ``interval`` seconds.
 
     Args:
+        beats: Where heartbeats are recorded (``None``: heartbeats are off).
         storage: The study's storage.
         interval: Seconds between heartbeats; ``None``: no heartbeats (and no thread).
     """
 
-    def __init__(self, storage: optuna.storages.RDBStorage, interval: int | None) -> None:
+    def __init__(
+        self, beats: Beats | None, storage: optuna.storages.BaseStorage, interval: int | None
+    ) -> None:
+        self._beats = beats
         self._storage = storage
         self._interval = interval
         self._trial_ids: tuple[int, ...] = ()
         self._stop = threading.Event()
         self._failing = False
         self._thread: threading.Thread | None = None
-        if interval is not None:
+        if beats is not None and interval is not None:
             self._thread = threading.Thread(
                 target=self._run, args=(interval,), name="optuna-glo-heartbeat", daemon=True
             )
@@ -52,8 +58,9 @@ class Heartbeat:
                 self._beat(trial_id)
 
     def _beat(self, trial_id: int) -> None:
+        assert self._beats is not None
         try:
-            self._storage.record_heartbeat(trial_id)
+            self._beats.record(trial_id)
         except Exception as err:  # the main thread reports and handles lost databases
             if not self._failing:
                 log(f"heartbeat of trial id {trial_id} not recorded ({type(err).__name__})")
@@ -62,8 +69,9 @@ class Heartbeat:
             if self._failing:
                 log(f"heartbeats of trial id {trial_id} recorded again")
             self._failing = False
-        with contextlib.suppress(Exception):
-            self._storage.remove_session()
+        if isinstance(self._storage, optuna.storages.RDBStorage):
+            with contextlib.suppress(Exception):
+                self._storage.remove_session()
 
     def close(self) -> None:
         """Stop the thread: no more heartbeats from this worker."""

@@ -23,11 +23,12 @@ from optuna_glo.runtime.methods import make_objective
 from optuna_glo.runtime.spec import StudySpec
 from optuna_glo.runtime.storage import is_connection_error, open_storage
 from optuna_glo.runtime.study import load_study
+from optuna_glo.runtime.worker._beats import beats_for
 from optuna_glo.runtime.worker._claim import Claimer, Wait
 from optuna_glo.runtime.worker._finish import Finisher
 from optuna_glo.runtime.worker._heartbeat import Heartbeat
 from optuna_glo.runtime.worker._log import log
-from optuna_glo.runtime.worker._options import Objective, WorkerOptions
+from optuna_glo.runtime.worker._options import BatchObjective, Objective, WorkerOptions
 from optuna_glo.runtime.worker._orphans import OrphanWatch
 from optuna_glo.runtime.worker._progress import Progress, best_value
 from optuna_glo.runtime.worker._reconnect import Reconnect, Stopped
@@ -97,9 +98,12 @@ def _work(w: _Worker) -> None:
 def _train(
     objective: Objective, trials: Sequence[optuna.trial.Trial], population_batch: int | None
 ) -> list[float]:
-    """The trials' values: one model stack (batch mode) or the objective trial by trial."""
+    """The trials' values: one model stack (batch mode), the objective's own ``train_batch``
+    (:class:`~optuna_glo.runtime.worker._options.BatchObjective`), or trial by trial."""
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
         return train_trials(objective, trials, population_batch=population_batch)
+    if len(trials) > 1 and isinstance(objective, BatchObjective):
+        return list(objective.train_batch(trials))
     return [objective(trial) for trial in trials]
 
 
@@ -123,14 +127,19 @@ class _Worker:
         )
         self.population_batch = options.population_batch or self.spec.training.population_batch
         interval, grace = options.heartbeat_interval, options.effective_grace_period
+        beats = (
+            beats_for(storage, grace_period=grace, max_retry=options.max_retry) if grace else None
+        )
         self.claimer = Claimer(
-            self.study, storage, budget=self.spec.n_trials, batch=self.population_batch or 1,
+            self.study, storage, beats, budget=self.spec.n_trials, batch=self.population_batch or 1,
             population_size=self.spec.population_size, reconnect=self.reconnect,
             heartbeat_interval=interval, stop=self.signals.stopping,
         )
         self.finisher = Finisher(self.study, storage, self.reconnect, self.signals.giving_back)
-        self.orphans = OrphanWatch(storage, self.study._study_id, grace) if grace else None
-        self.heartbeat = Heartbeat(storage, interval)
+        self.orphans = (
+            OrphanWatch(beats, storage, self.study._study_id, grace) if beats and grace else None
+        )
+        self.heartbeat = Heartbeat(beats, storage, interval)
         self.progress = Progress(self.study, self.spec.n_trials, enabled=options.progress)
         self.done = self.given_back = 0
 
@@ -225,7 +234,7 @@ class _Worker:
 
 def _open(
     study_name: str, storage_url: str, options: WorkerOptions
-) -> tuple[optuna.Study, StudySpec, optuna.storages.RDBStorage]:
+) -> tuple[optuna.Study, StudySpec, optuna.storages.BaseStorage]:
     """The study (with its sampler), its spec and its storage, opened with the options' pool
     and heartbeat settings."""
     storage_options: dict[str, Any] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import optuna
@@ -17,6 +17,20 @@ TrialCallback = Callable[["optuna.Study", "optuna.trial.FrozenTrial"], None]
 BeforeTellHook = Callable[["optuna.Study", "optuna.trial.Trial"], object]
 #: A trial's objective, when it replaces the spec's training objective.
 Objective = Callable[["optuna.trial.Trial"], float]
+
+
+
+@runtime_checkable
+class BatchObjective(Protocol):
+    """An objective that also trains a claimed batch at once (batch mode), as the spec's
+    training objective does with a model stack: e.g. a simulated GPU in benchmarks."""
+
+    def __call__(self, trial: optuna.trial.Trial) -> float:
+        """One trial's value."""
+
+    def train_batch(self, trials: Sequence[optuna.trial.Trial]) -> Sequence[float]:
+        """The values of ``trials``, trained together."""
+
 
 #: Default seconds between heartbeats of a running trial.
 DEFAULT_HEARTBEAT_INTERVAL = 30

@@ -14,20 +14,24 @@ import time
 import optuna
 from optuna.trial import TrialState
 
+from optuna_glo.runtime.worker._beats import Beats
 from optuna_glo.runtime.worker._log import log
-from optuna_glo.runtime.worker._optuna_schema import trials_with_heartbeats
 
 
 class OrphanWatch:
     """Looks for orphans of one study; :meth:`check` is called while the worker waits.
 
     Args:
+        beats: Where heartbeats are recorded.
         storage: The study's storage.
         study_id: The study's storage id.
         grace: The grace period (seconds) a trial may run without heartbeats.
     """
 
-    def __init__(self, storage: optuna.storages.RDBStorage, study_id: int, grace: int) -> None:
+    def __init__(
+        self, beats: Beats, storage: optuna.storages.BaseStorage, study_id: int, grace: int
+    ) -> None:
+        self._beats = beats
         self._storage = storage
         self._study_id = study_id
         self._grace = grace
@@ -39,11 +43,11 @@ class OrphanWatch:
             self._study_id, deepcopy=False, states=(TrialState.RUNNING,)
         )
         ids = {trial._trial_id for trial in running}
-        orphans = ids - trials_with_heartbeats(self._storage, ids)
+        orphans = ids - self._beats.with_records(ids)
         now = time.monotonic()
         self._first_seen = {t: self._first_seen.get(t, now) for t in orphans}
         for trial_id, seen in self._first_seen.items():
             if now - seen > self._grace:
                 log(f"trial id {trial_id} has been RUNNING without heartbeats for over "
                     f"{self._grace} s: recording one so that it goes stale and is re-run")
-                self._storage.record_heartbeat(trial_id)
+                self._beats.record(trial_id)
