@@ -56,7 +56,8 @@ def artifact_hooks(args: argparse.Namespace) -> dict[str, Any]:
         return {}
     from tqdm.auto import tqdm
 
-    from optuna_glo.reports.dashboard import LossShapeArtifacts, default_artifact_dir
+    from optuna_glo.reports.dashboard import LossShapeArtifacts
+    from optuna_glo.runtime.artifacts import default_artifact_dir
 
     directory = args.artifact_dir or default_artifact_dir(args.storage)
 

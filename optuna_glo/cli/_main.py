@@ -14,12 +14,18 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from optuna_glo.cli import _evaluate_commands, _launch_command, _study_commands, _tasks_command
+from optuna_glo.cli import (
+    _checkpoint_command,
+    _evaluate_commands,
+    _launch_command,
+    _study_commands,
+    _tasks_command,
+)
 from optuna_glo.cli._safe_text import printable
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
 COMMANDS: list[ModuleType] = [
-    _study_commands, _launch_command, _tasks_command, _evaluate_commands
+    _study_commands, _launch_command, _tasks_command, _evaluate_commands, _checkpoint_command
 ]
 
 #: Exit status of a command stopped by a user error.
@@ -30,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optuna-glo",
         description="Search for better neural-network training losses as Optuna studies "
-        "(GLO, TaylorGLO).",
+        "(GLO, TaylorGLO, EPBT).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Optuna's logs")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -81,6 +81,7 @@ def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> No
     summary = run_worker(
         study_name, args.storage, n_trials=n_trials, device=args.device,
         data_dir=args.data_dir, download=args.download, progress=not args.no_progress,
+        objective=_checkpointing_objective(args, study_name),
         **artifact_hooks(args),
         **worker_options(args),
     )
@@ -88,6 +89,24 @@ def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> No
     print(
         f"This worker ran {summary.n_trials} trial(s) in {summary.seconds:.1f} s; the study's "
         f"best value is {best}."
+    )
+
+
+def _checkpointing_objective(args: argparse.Namespace, study_name: str) -> Any:
+    """An EPBT or PBT study's objective with checkpoints in ``--artifact-dir`` (None: the
+    spec's objective as the worker makes it, checkpoints beside the storage)."""
+    if not getattr(args, "artifact_dir", None):
+        return None
+    from optuna_glo.runtime.methods import make_objective
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
+    from optuna_glo.runtime.study import load_study
+
+    _, spec = load_study(study_name, args.storage, with_sampler=False)
+    if spec.method not in POPULATION_METHODS:
+        return None
+    return make_objective(
+        spec, device=args.device, data_dir=args.data_dir, download=args.download,
+        artifact_dir=args.artifact_dir,
     )
 
 
@@ -101,12 +120,17 @@ def worker_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     from optuna_glo.keys import BASELINE_ATTR
     from optuna_glo.runtime.spec import load_spec
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
     from optuna_glo.runtime.study import create_study, load_study, measure_baseline
 
     spec = load_spec(args.spec)
     create_study(spec, args.storage)
     _work(args, spec.name, None)
     study, _ = load_study(spec.name, args.storage, with_sampler=False)
+    if spec.method in POPULATION_METHODS:
+        from optuna_glo.runtime.population import gc_checkpoints
+
+        gc_checkpoints(load_study(spec.name, args.storage)[0], args.artifact_dir)
     if spec.method != "evaluate" and BASELINE_ATTR not in study.user_attrs:
         baseline = measure_baseline(
             spec, device=args.device, data_dir=args.data_dir, download=args.download
@@ -114,7 +138,7 @@ def run_command(args: argparse.Namespace) -> int:
         study.set_user_attr(BASELINE_ATTR, baseline)
     print()
     print(describe_best(spec.name, args.storage))
-    from optuna_glo.reports.dashboard import default_artifact_dir
+    from optuna_glo.runtime.artifacts import default_artifact_dir
     from optuna_glo.runtime.storage import redact
 
     url = redact(args.storage)  # never print a password
@@ -137,7 +161,9 @@ def describe_best(study_name: str, storage_url: str) -> str:
     """
     from optuna.trial import TrialState
 
+    from optuna_glo.cli._population_best import describe_population
     from optuna_glo.keys import BASELINE_ATTR
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
     from optuna_glo.runtime.study import load_study
     from optuna_glo.suggest import load_loss
 
@@ -153,6 +179,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
         return "\n".join(lines)
     if spec.method == "evaluate":
         return "\n".join([*lines, *_summarize_comparison(complete)])
+    if spec.method in POPULATION_METHODS:
+        return "\n".join([*lines, *describe_population(study)])
     best = study.best_trial
     assert best.value is not None
     try:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
 
 from optuna_glo.keys import BASELINE_ATTR, EVALUATION_ATTR, FORMULA_ATTR
+from optuna_glo.runtime.artifacts import DEFAULT_ARTIFACT_DIR as DEFAULT_ARTIFACT_DIR
+from optuna_glo.runtime.artifacts import default_artifact_dir as default_artifact_dir
 from optuna_glo.suggest._load import load_loss
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 _logger = logging.getLogger(__name__)
 
-#: Artifact directory for storages that are not a SQLite file (relative to the working directory).
-DEFAULT_ARTIFACT_DIR = "optuna-glo-artifacts"
 #: Study user attrs written by ``optuna-glo evaluate`` start with this.
 #: Study user attr of the cross-entropy baseline (``study.BASELINE_ATTR``).
 
@@ -40,19 +39,6 @@ _MATH = (
     ("sum_i", "Σᵢ"), ("x_i", "xᵢ"), ("y_i", "yᵢ"), ("^2", "²"), ("^3", "³"), ("^4", "⁴"),
     ("^5", "⁵"), ("*", "·"), ("sqrt", "√"),
 )
-
-
-def default_artifact_dir(storage_url: str) -> Path:
-    """Where a storage's artifacts go by default: beside a SQLite file (``study.db`` ->
-    ``study-artifacts/``), else ``./optuna-glo-artifacts``."""
-    try:
-        url = make_url(storage_url)
-    except Exception:
-        return Path(DEFAULT_ARTIFACT_DIR)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        db = Path(str(url.database))
-        return db.with_name(db.stem + "-artifacts")
-    return Path(DEFAULT_ARTIFACT_DIR)
 
 
 def evaluation_attr(data_portion: float) -> str:

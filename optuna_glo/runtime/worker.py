@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 from optuna_glo.keys import GIVEN_BACK_ATTR
 from optuna_glo.objectives import LossSearchObjective, train_trials
 from optuna_glo.runtime.methods import make_objective
+from optuna_glo.runtime.population import PopulationObjective
 from optuna_glo.runtime.storage import StorageError, budget_lock, is_connection_error, redact, scrub
 from optuna_glo.runtime.study import load_study
 
@@ -460,6 +461,8 @@ def _evaluate(
     population_batch: int | None,
 ) -> list[float]:
     """The trials' values: one population (batch mode) or the objective trial by trial."""
+    if len(trials) > 1 and isinstance(objective, PopulationObjective):
+        return objective.train_trials(trials, population_batch=population_batch)
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
         return train_trials(objective, trials, population_batch=population_batch)
     return [objective(trial) for trial in trials]
@@ -617,7 +620,7 @@ def run_worker(
                     signals.wake.wait(min(heartbeat_interval, 5))
                     continue
                 trials = [claim]
-                limit = _batch_limit(population_batch, spec.population_size, worker.used,
+                limit = _batch_limit(population_batch, spec.batch_period, worker.used,
                                      None if n_trials is None else n_trials - done)
                 while len(trials) < limit:
                     more = reconnect.call("claiming a trial", worker.claim)
