@@ -14,6 +14,7 @@ fitness 0 (GLO section III-A).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -190,9 +191,10 @@ def fresh_weights(task: Task, seed: int) -> dict[str, torch.Tensor]:
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> None:
     """Load an optimizer's per-parameter state (momentum) but keep its hyperparameters: a
     child's learning rate and momentum are its own, not its parent's (``load_state_dict`` alone
-    would restore the parent's)."""
+    would restore the parent's). The state is copied: ``load_state_dict`` would otherwise train
+    the caller's tensors in place."""
     own = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
-    optimizer.load_state_dict(dict(state))
+    optimizer.load_state_dict(copy.deepcopy(dict(state)))
     for group, hyper in zip(optimizer.param_groups, own, strict=True):
         group.update(hyper)
 
