@@ -40,11 +40,13 @@ def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
     """``--no-artifacts`` and ``--artifact-dir`` for commands that run workers."""
     p.add_argument(
         "--no-artifacts", action="store_true",
-        help="do not attach a loss-shape PNG to each trial nor keep the study's dashboard note",
+        help="do not attach a loss-shape PNG to each trial nor keep the study's dashboard note "
+        "(EPBT/PBT checkpoints are written all the same)",
     )
     p.add_argument(
         "--artifact-dir", default=None, metavar="DIR",
-        help="where trial artifacts are stored (default: beside a SQLite file, study.db -> "
+        help="where trial artifacts and EPBT/PBT checkpoints are stored (default: beside a "
+        "SQLite file, study.db -> "
         "study-artifacts/; else ./optuna-glo-artifacts). Workers on many machines need a shared "
         "directory. Show them with: optuna-dashboard URL --artifact-dir DIR",
     )
