@@ -47,7 +47,7 @@ def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-artifacts", action="store_true",
         help="do not attach a loss-shape PNG and a dashboard note to each trial nor keep the "
-        "study's dashboard note",
+        "study's dashboard note (EPBT/PBT checkpoints are written all the same)",
     )
     add_artifact_dir_argument(p)
 
@@ -56,7 +56,8 @@ def add_artifact_dir_argument(p: argparse.ArgumentParser) -> None:
     """``--artifact-dir``: where a study's artifacts (pictures, evaluation results) are."""
     p.add_argument(
         "--artifact-dir", default=None, metavar="DIR",
-        help="where the study's artifacts are stored (default: beside a SQLite file, study.db -> "
+        help="where the study's artifacts and EPBT/PBT checkpoints are stored (default: beside a "
+        "SQLite file, study.db -> "
         "study-artifacts/; else ./optuna-glo-artifacts). Workers on many machines need a shared "
         "directory. Show them with: optuna-dashboard URL --artifact-dir DIR",
     )

@@ -19,6 +19,7 @@ from types import ModuleType
 
 from optuna_glo import __version__
 from optuna_glo.cli import (
+    _checkpoint_command,
     _evaluate_commands,
     _launch_command,
     _proxy_command,
@@ -29,7 +30,8 @@ from optuna_glo.cli._safe_text import printable
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
 COMMANDS: list[ModuleType] = [
-    _study_commands, _launch_command, _tasks_command, _evaluate_commands, _proxy_command
+    _study_commands, _launch_command, _tasks_command, _evaluate_commands, _checkpoint_command,
+    _proxy_command,
 ]
 
 #: Exit status of a command stopped by a user error.
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optuna-glo",
         description="Search for better neural-network training losses as Optuna studies "
-        "(GLO, TaylorGLO).",
+        "(GLO, TaylorGLO, EPBT).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_global_options(parser, default=False)

@@ -80,13 +80,32 @@ def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> No
 
     options = worker_options(
         args, n_trials=n_trials, device=args.device, data_dir=args.data_dir,
-        download=args.download, progress=not args.no_progress, **artifact_hooks(args),
+        download=args.download, progress=not args.no_progress,
+        objective=_checkpointing_objective(args, study_name), **artifact_hooks(args),
     )
     summary = run_worker(study_name, args.storage, options)
     best = f"{summary.best_value:.4f}" if summary.best_value is not None else "none yet"
     print(
         f"This worker ran {summary.n_trials} trial(s) in {summary.seconds:.1f} s; the study's "
         f"best value is {best}."
+    )
+
+
+def _checkpointing_objective(args: argparse.Namespace, study_name: str) -> Any:
+    """An EPBT or PBT study's objective with checkpoints in ``--artifact-dir`` (None: the
+    spec's objective as the worker makes it, checkpoints beside the storage)."""
+    if not getattr(args, "artifact_dir", None):
+        return None
+    from optuna_glo.runtime.methods import make_objective
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
+    from optuna_glo.runtime.study import load_study
+
+    _, spec = load_study(study_name, args.storage, with_sampler=False)
+    if spec.method not in POPULATION_METHODS:
+        return None
+    return make_objective(
+        spec, device=args.device, data_dir=args.data_dir, download=args.download,
+        artifact_dir=args.artifact_dir,
     )
 
 
@@ -97,13 +116,22 @@ def worker_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from optuna_glo.keys import BASELINE_ATTR
+    from optuna_glo.runtime.artifacts import default_artifact_dir
     from optuna_glo.runtime.spec import load_spec
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
     from optuna_glo.runtime.study import create_study, load_study, measure_baseline
 
     spec = load_spec(args.spec)
     create_study(spec, args.storage)
     _work(args, spec.name, None)
     study, _ = load_study(spec.name, args.storage, with_sampler=False)
+    if spec.method in POPULATION_METHODS:
+        from optuna_glo.runtime.population import gc_checkpoints
+
+        gc_checkpoints(
+            load_study(spec.name, args.storage)[0],
+            args.artifact_dir or default_artifact_dir(args.storage),
+        )
     if spec.method != "evaluate" and BASELINE_ATTR not in study.user_attrs:
         baseline = measure_baseline(
             spec, device=args.device, data_dir=args.data_dir, download=args.download
@@ -111,7 +139,6 @@ def run_command(args: argparse.Namespace) -> int:
         study.set_user_attr(BASELINE_ATTR, baseline)
     print()
     print(describe_best(spec.name, args.storage))
-    from optuna_glo.reports.dashboard import default_artifact_dir
     from optuna_glo.runtime.storage import redact
 
     url = redact(args.storage)  # never print a password
@@ -134,8 +161,10 @@ def describe_best(study_name: str, storage_url: str) -> str:
     """
     from optuna.trial import TrialState
 
+    from optuna_glo.cli._population_best import describe_population
     from optuna_glo.keys import BASELINE_ATTR
     from optuna_glo.reports.dashboard import best_formula
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
     from optuna_glo.runtime.study import load_study
 
     study, spec = load_study(study_name, storage_url, with_sampler=False)
@@ -150,6 +179,8 @@ def describe_best(study_name: str, storage_url: str) -> str:
         return "\n".join(lines)
     if spec.method == "evaluate":
         return "\n".join([*lines, *_summarize_comparison(complete)])
+    if spec.method in POPULATION_METHODS:
+        return "\n".join([*lines, *describe_population(study)])
     best = study.best_trial
     assert best.value is not None
     lines.append(f"Best loss: trial {best.number}, validation accuracy {best.value:.4f}")

@@ -173,12 +173,15 @@ def train_loop(
     abort_rule: AbortRule | None = None,
     evaluate_test: bool = False,
     on_step: Callable[[int], None] | None = None,
+    start_step: int = 0,
 ) -> list[TrainResult]:
     """Train every member of ``make_trainer()`` for ``steps`` steps, all on the same batches.
 
     ``make_trainer`` runs under a forked random state (the caller's is left as it was) and seeds
     the initialisation and the dropout masks itself; ``data_seed`` fixes the batch order and the
-    augmentation. ``data`` must already be on ``device``.
+    augmentation. ``data`` must already be on ``device``. ``start_step`` is where the run
+    starts in the recipe's learning-rate schedule (a population-based training segment resumes at
+    the steps its population has trained; 0 otherwise).
 
     Returns:
         One :class:`TrainResult` per member, in order. ``seconds`` is the wall time up to the
@@ -210,7 +213,7 @@ def train_loop(
             if len(diverged) == len(trainer):
                 run.diverge(diverged, done)
                 break
-            lr = recipe.lr_at(step) if recipe.lr_milestones else None
+            lr = recipe.lr_at(start_step + step) if recipe.lr_milestones else None
             trainer.step(losses, lr=lr, finite=run.finite)
             run.diverge(diverged, done)
             if on_step is not None:

@@ -65,8 +65,8 @@ def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:
     trial.set_user_attr("train_seconds", round(result.seconds, 3))
 
 
-class _TaskObjective:
-    """What every objective here shares: a task, a device, and the task's data loaded there once.
+class TaskData:
+    """What every objective shares: a task, a device, and the task's data loaded there once.
 
     Args:
         task: The task to train.
@@ -94,7 +94,7 @@ class _TaskObjective:
         return self._data
 
 
-class LossSearchObjective(_TaskObjective):
+class LossSearchObjective(TaskData):
     """Optuna objective of a loss search on one task.
 
     Args:
@@ -174,7 +174,7 @@ class LossSearchObjective(_TaskObjective):
         return result.value
 
 
-class FixedLossObjective(_TaskObjective):
+class FixedLossObjective(TaskData):
     """Objective of a comparison of fixed losses: each trial trains one (loss, steps, repeat).
 
     The grid of candidates is the trial's parameters ``loss``, ``steps`` and ``repeat`` (a

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-
 from optuna_glo.keys import EVALUATION_ATTR
+from optuna_glo.runtime.artifacts import DEFAULT_ARTIFACT_DIR as DEFAULT_ARTIFACT_DIR
+from optuna_glo.runtime.artifacts import artifact_store as artifact_store
+from optuna_glo.runtime.artifacts import default_artifact_dir as default_artifact_dir
 
 if TYPE_CHECKING:
     import optuna
@@ -27,35 +28,12 @@ _logger = logging.getLogger(__name__)
 
 #: Largest study user attr optuna-glo writes, in bytes of JSON.
 ATTR_LIMIT = 10_000
-#: Artifact directory for storages that are not a SQLite file (relative to the working directory).
-DEFAULT_ARTIFACT_DIR = "optuna-glo-artifacts"
 
 _MIMETYPES = {".json": "application/json", ".csv": "text/csv", ".md": "text/markdown",
               ".png": "image/png"}
 #: What an evaluation summary keeps of each row: the statistics, not the runs and curves.
 _ROW_SUMMARY = ("loss", "lr", "n", "mean", "std", "diverged", "p_vs_cross_entropy",
                 "p_vs_cross_entropy_lr_tuned")
-
-
-def default_artifact_dir(storage_url: str) -> Path:
-    """Where a storage's artifacts go by default: beside a SQLite file (``study.db`` ->
-    ``study-artifacts/``), else ``./optuna-glo-artifacts``."""
-    try:
-        url = make_url(storage_url)
-    except Exception:
-        return Path(DEFAULT_ARTIFACT_DIR)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        db = Path(str(url.database))
-        return db.with_name(db.stem + "-artifacts")
-    return Path(DEFAULT_ARTIFACT_DIR)
-
-
-def artifact_store(directory: str | Path) -> FileSystemArtifactStore:
-    """The :class:`~optuna.artifacts.FileSystemArtifactStore` in ``directory`` (created)."""
-    from optuna.artifacts import FileSystemArtifactStore
-
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    return FileSystemArtifactStore(directory)
 
 
 def evaluation_attr(data_portion: float) -> str:

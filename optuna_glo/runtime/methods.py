@@ -11,27 +11,41 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import optuna
 from torch import nn
 
-from optuna_glo.losses import TaylorGLOLoss, get_loss, invariant_violation
+from optuna_glo.keys import SGD_LR_PARAM, SGD_MOMENTUM_PARAM
+from optuna_glo.losses import CrossEntropy, TaylorGLOLoss, get_loss, invariant_violation
 from optuna_glo.objectives import (
     AbortRule,
     FixedLossObjective,
     LossSearchObjective,
+    SegmentTrainer,
     SuggestLoss,
     Task,
     UntrainableReason,
     get_task,
 )
+from optuna_glo.runtime.population import PopulationObjective, SuggestMember
 from optuna_glo.runtime.spec import EvaluateSettings, GLOSettings, StudySpec, TaylorGLOSettings
+from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings
 from optuna_glo.samplers import (
     ComparisonGridSampler,
     GeneticProgrammingSampler,
     GLOSampler,
     taylorglo_sampler,
+)
+from optuna_glo.samplers.pbt import (
+    PBT_TAYLOR_INIT,
+    SGD_LR_BOUNDS,
+    SGD_MOMENTUM_BOUNDS,
+    EPBTSampler,
+    PBTSampler,
+    sgd_space,
+    taylor_space,
 )
 from optuna_glo.suggest._taylor import suggest_taylor_loss
 from optuna_glo.suggest._tree import suggest_glo_loss
@@ -46,14 +60,15 @@ class Method:
         make_suggest_loss: Turns a trial into its candidate loss, for the standard loss-search
             objective (partial training, validation accuracy).
         make_objective: A whole objective instead, for methods whose trials are not candidate
-            losses of one partial-training length (``evaluate``).
+            losses of one partial-training length (``evaluate``, ``epbt``, ``pbt``), called as
+            ``make_objective(spec, task, device, data_dir, download, artifact_dir)``.
         make_untrainable_reason: A check before training that gives candidates fitness 0
             untrained (``LossSearchObjective``'s ``untrainable_reason``), or ``None``.
     """
 
     make_sampler: Callable[[StudySpec], optuna.samplers.BaseSampler]
     make_suggest_loss: Callable[[StudySpec], SuggestLoss] | None = None
-    make_objective: Callable[..., FixedLossObjective] | None = None
+    make_objective: Callable[..., FixedLossObjective | PopulationObjective] | None = None
     make_untrainable_reason: Callable[[StudySpec], UntrainableReason | None] | None = None
 
 
@@ -139,7 +154,12 @@ def _evaluate_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 
 
 def _evaluate_objective(
-    spec: StudySpec, task: Task, device: str | None, data_dir: str | None, download: bool
+    spec: StudySpec,
+    task: Task,
+    device: str | None,
+    data_dir: str | None,
+    download: bool,
+    artifact_dir: str | Path | None = None,  # fixed losses keep no checkpoints
 ) -> FixedLossObjective:
     e = _settings(spec, EvaluateSettings)
     for name in e.losses:
@@ -151,6 +171,67 @@ def _evaluate_objective(
     )
 
 
+def _epbt_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
+    s = _settings(spec, EPBTSettings)
+    return EPBTSampler(
+        population_size=s.population_size, n_elites=s.n_elites, tournament_size=s.tournament_size,
+        mutation_sigma=s.mutation_sigma, reinit_prob=s.reinit_prob,
+        crossover_prob=s.crossover_prob,
+        space=taylor_space(order=s.order, bounds=(-s.bound, s.bound)), seed=spec.study.seed,
+    )
+
+
+def _pbt_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
+    s = _settings(spec, PBTSettings)
+    space = (
+        sgd_space() if s.space == "sgd"
+        else taylor_space(order=s.order, bounds=(-s.bound, s.bound), init=PBT_TAYLOR_INIT)
+    )
+    return PBTSampler(
+        population_size=s.population_size, truncation_fraction=s.truncation_fraction,
+        perturbation_factors=s.perturbation_factors, resample_prob=s.resample_prob,
+        space=space, seed=spec.study.seed,
+    )
+
+
+def _suggest_member(spec: StudySpec, task: Task) -> SuggestMember:
+    """A trial's loss: TaylorGLO over the spec's bounds, or (PBT over SGD) cross-entropy with the
+    trial's learning rate and momentum in its own recipe (PBT's values replace the schedule)."""
+    s = spec.method_settings
+    assert isinstance(s, (EPBTSettings, PBTSettings))
+    if isinstance(s, PBTSettings) and s.space == "sgd":
+
+        def sgd(trial: optuna.trial.Trial) -> tuple[nn.Module, Task | None]:
+            lr = trial.suggest_float(SGD_LR_PARAM, *SGD_LR_BOUNDS, log=True)
+            momentum = trial.suggest_float(SGD_MOMENTUM_PARAM, *SGD_MOMENTUM_BOUNDS)
+            own = task.with_recipe(lr=lr, momentum=momentum, optimizer="momentum", lr_milestones=())
+            return CrossEntropy(), own
+
+        return sgd
+
+    def taylor(trial: optuna.trial.Trial) -> tuple[nn.Module, Task | None]:
+        return suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound), None
+
+    return taylor
+
+
+def _population_objective(
+    spec: StudySpec,
+    task: Task,
+    device: str | None,
+    data_dir: str | None,
+    download: bool,
+    artifact_dir: str | Path | None = None,
+) -> PopulationObjective:
+    s = spec.method_settings
+    assert isinstance(s, (EPBTSettings, PBTSettings))
+    trainer = SegmentTrainer(
+        task, segment_epochs=s.segment_epochs, segment_steps=s.segment_steps,
+        seed=spec.study.seed, device=device, data_dir=data_dir, download=download,
+    )
+    return PopulationObjective(trainer, _suggest_member(spec, task), artifact_dir=artifact_dir)
+
+
 METHODS: dict[str, Method] = {
     "taylorglo": Method(
         _taylorglo_sampler, make_suggest_loss=_taylorglo_suggest,
@@ -158,6 +239,8 @@ METHODS: dict[str, Method] = {
     ),
     "glo": Method(_glo_sampler, make_suggest_loss=_glo_suggest),
     "evaluate": Method(_evaluate_sampler, make_objective=_evaluate_objective),
+    "epbt": Method(_epbt_sampler, make_objective=_population_objective),
+    "pbt": Method(_pbt_sampler, make_objective=_population_objective),
 }
 
 
@@ -183,12 +266,17 @@ def make_objective(
     device: str | None = None,
     data_dir: str | None = None,
     download: bool = False,
-) -> LossSearchObjective | FixedLossObjective:
-    """The spec's objective: its task, training settings and the method's loss per trial."""
+    artifact_dir: str | Path | None = None,
+) -> LossSearchObjective | FixedLossObjective | PopulationObjective:
+    """The spec's objective: its task, training settings and the method's loss per trial.
+
+    ``artifact_dir`` is where EPBT and PBT keep their checkpoints (default: beside the study's
+    storage).
+    """
     task = spec_task(spec)
     method = METHODS[spec.method]
     if method.make_objective is not None:
-        return method.make_objective(spec, task, device, data_dir, download)
+        return method.make_objective(spec, task, device, data_dir, download, artifact_dir)
     assert method.make_suggest_loss is not None
     ar = spec.training.abort_retry
     abort_rule = AbortRule(**dataclasses.asdict(ar)) if ar is not None else None

@@ -34,6 +34,7 @@ from typing import Any
 
 from optuna_glo.keys import UNRECORDED_TAYLOR_FORM
 from optuna_glo.losses import DEFAULT_TAYLOR_FORM, TAYLOR_FORMS
+from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings, check_population
 
 
 class SpecError(ValueError):
@@ -161,6 +162,8 @@ METHOD_SETTINGS: dict[str, type] = {
     "taylorglo": TaylorGLOSettings,
     "glo": GLOSettings,
     "evaluate": EvaluateSettings,
+    "epbt": EPBTSettings,
+    "pbt": PBTSettings,
 }
 
 
@@ -185,12 +188,21 @@ class StudySpec:
         return getattr(self.method_settings, "population_size", None)
 
     @property
+    def batch_period(self) -> int | None:
+        """A worker's batch of trials never crosses a multiple of this: every generation
+        boundary is one (the population size; for EPBT the gcd of p and p - k)."""
+        return getattr(self.method_settings, "batch_period", self.population_size)
+
+    @property
     def n_trials(self) -> int:
         """The trial budget: ``n_trials``, or ``generations`` times the population size."""
         if isinstance(self.method_settings, EvaluateSettings):
             return self.method_settings.n_trials
         if self.study.n_trials is not None:
             return self.study.n_trials
+        if isinstance(self.method_settings, (EPBTSettings, PBTSettings)):
+            assert self.study.generations is not None
+            return self.method_settings.n_trials(self.study.generations)
         assert self.study.generations is not None and self.population_size is not None
         extra = getattr(self.method_settings, "extra_trials", 0)
         return self.study.generations * self.population_size + extra
@@ -238,6 +250,11 @@ class StudySpec:
         if isinstance(self.method_settings, EvaluateSettings):
             self._check_evaluate(source, self.method_settings)
             return
+        if isinstance(self.method_settings, (EPBTSettings, PBTSettings)):
+            try:
+                check_population(s.method, self.method_settings, s.generations, s.n_trials)
+            except ValueError as err:
+                raise SpecError(f"{source}: {err}") from None
         if (s.n_trials is None) == (s.generations is None):
             raise SpecError(f"{source}: [study] needs exactly one of `n_trials` and `generations`.")
         if s.generations is not None and self.population_size is None:

@@ -12,6 +12,7 @@ from optuna_glo.keys import SPEC_ATTR
 from optuna_glo.objectives import get_task
 from optuna_glo.runtime.methods import make_sampler, spec_task
 from optuna_glo.runtime.spec import EvaluateSettings, SpecError, StudySpec, spec_from_json
+from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings
 from optuna_glo.runtime.storage import open_storage, redact
 
 #: How many existing study names a "no study named" error lists.
@@ -129,19 +130,32 @@ def measure_baseline(
 
     Same task, learning rate, steps and seed (with common random numbers: the same initial
     weights and batches as every candidate), so the difference to the best candidate is the
-    loss alone.
+    loss alone. For EPBT and PBT: one model trained for the population's total steps
+    (generations x segment), with its test accuracy.
     """
     from optuna_glo.losses import CrossEntropy
-    from optuna_glo.objectives import train, training_seed
+    from optuna_glo.objectives import SegmentTrainer, train, training_seed
 
     task = spec_task(spec)
     steps = spec.training.steps or task.recipe.partial_steps
     seed = training_seed(spec.study.seed, 0, common_random_numbers=True)
+    population = spec.method_settings
+    data = None
+    if isinstance(population, (EPBTSettings, PBTSettings)):
+        # EPBT section 4.1's Baseline 1: cross-entropy trained alone for the population's total
+        # epochs, under the task's whole schedule.
+        assert spec.study.generations is not None
+        trainer = SegmentTrainer(
+            task, segment_epochs=population.segment_epochs,
+            segment_steps=population.segment_steps, device=device, data_dir=data_dir,
+            download=download,
+        )
+        data, steps = trainer.data, spec.study.generations * trainer.segment_steps
     result = train(
         task, CrossEntropy(), steps=steps, seed=seed, device=device, data_dir=data_dir,
-        download=download,
+        download=download, data=data, evaluate_test=data is not None,
     )
-    return {
+    out = {
         "loss": "cross_entropy",
         "value": result.value,
         "lr": task.recipe.lr,
@@ -149,3 +163,6 @@ def measure_baseline(
         "seed": seed,
         "diverged": result.diverged,
     }
+    if result.test_accuracy is not None:
+        out["test_accuracy"] = result.test_accuracy
+    return out

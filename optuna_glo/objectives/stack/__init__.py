@@ -40,6 +40,16 @@ from optuna_glo.objectives.stack._autotune import (
 from optuna_glo.objectives.stack._loss import LossesOrThetas, StackLoss, as_losses
 from optuna_glo.objectives.stack._memory import MemoryPlan, free_memory, plan_memory
 from optuna_glo.objectives.stack._model import ModelStack
+from optuna_glo.objectives.stack._segment import (
+    SegmentMember,
+    SegmentOutcome,
+    SegmentStart,
+    SegmentTrainer,
+    fresh_weights,
+    load_optimizer_state,
+    train_segments,
+    weights_digest,
+)
 from optuna_glo.objectives.stack._train import train_candidates, train_stack, train_trials
 
 __all__ = [
@@ -52,13 +62,21 @@ __all__ = [
     "PathChoice",
     "PathName",
     "PathTiming",
+    "SegmentMember",
+    "SegmentOutcome",
+    "SegmentStart",
+    "SegmentTrainer",
     "StackLoss",
     "as_losses",
     "choose_path",
     "free_memory",
+    "fresh_weights",
+    "load_optimizer_state",
     "measure_paths",
     "plan_memory",
     "train_candidates",
+    "train_segments",
     "train_stack",
     "train_trials",
+    "weights_digest",
 ]

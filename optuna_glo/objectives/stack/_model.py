@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -149,14 +149,56 @@ class ModelStack:
         Args:
             member: The member's original index (see :attr:`members`).
         """
+        s = self._slice(member)
+        tensors = {**self.params, **self.buffers}
+        return {name: tensors[name][s].detach().clone() for name in self.base.state_dict()}
+
+    def load_optimizer_states(self, states: Sequence[Mapping[str, Any] | None]) -> None:
+        """Start member ``j``'s optimizer from ``states[j]``, a single model's
+        ``optimizer.state_dict()`` (``None``: a fresh optimizer, as the model's first step).
+
+        Only the per-parameter state is taken (SGD's momentum buffers); the hyperparameters stay
+        the recipe's. A member without a buffer gets zeros, which SGD's first step treats exactly
+        as no buffer (``0 * momentum + grad``; dampening is 0).
+        """
+        if len(states) != len(self):
+            raise ValueError(
+                f"`states` must have one optimizer state per member. Got {len(states)} for "
+                f"{len(self)} members."
+            )
+        for i, leaf in enumerate(self._leaves()):
+            buffers = [_momentum_buffer(state, i) for state in states]
+            if all(b is None for b in buffers):
+                continue
+            stacked = torch.stack([
+                torch.zeros_like(leaf[s]) if b is None else b.to(leaf.device, leaf.dtype)
+                for s, b in enumerate(buffers)
+            ])
+            if stacked.shape != leaf.shape:
+                raise ValueError(
+                    f"The momentum buffers of parameter {i} have shape {tuple(stacked.shape)}; "
+                    f"the stack's parameter has {tuple(leaf.shape)}."
+                )
+            self.optimizer.state[leaf]["momentum_buffer"] = stacked
+
+    def member_optimizer_state(self, member: int) -> dict[str, Any]:
+        """Member ``member``'s optimizer state as a single model's ``optimizer.state_dict()``
+        (copies), which :meth:`load_optimizer_states` and ``torch.optim.SGD`` both read."""
+        s = self._slice(member)
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for i, leaf in enumerate(self._leaves()):
+            buf = self.optimizer.state.get(leaf, {}).get("momentum_buffer")
+            if buf is not None:
+                state[i] = {"momentum_buffer": buf[s].detach().clone()}
+        return {"state": state, "param_groups": self.optimizer.state_dict()["param_groups"]}
+
+    def _slice(self, member: int) -> int:
         if member not in self.members:
             raise ValueError(
                 f"Member {member} is not in the stack: a member leaves it when it diverges or is "
                 f"aborted. The members still in it are {self.members}."
             )
-        s = self.members.index(member)
-        tensors = {**self.params, **self.buffers}
-        return {name: tensors[name][s].detach().clone() for name in self.base.state_dict()}
+        return self.members.index(member)
 
     def _forward_one(
         self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor
@@ -255,3 +297,19 @@ def _check(task: Task, n_losses: int, n_members: int) -> None:
             f"A model stack needs one loss per member. Got {n_losses} losses and {n_members} "
             "members."
         )
+
+
+def _momentum_buffer(state: Mapping[str, Any] | None, index: int) -> torch.Tensor | None:
+    """SGD's momentum buffer of parameter ``index`` in an ``optimizer.state_dict()``."""
+    if state is None:
+        return None
+    entry = state.get("state", {}).get(index)
+    if entry is None:
+        return None
+    if set(entry) - {"momentum_buffer"}:
+        raise ValueError(
+            f"Only SGD optimizer states can start a stack member; parameter {index}'s state has "
+            f"the keys {sorted(entry)}."
+        )
+    buf = entry.get("momentum_buffer")
+    return buf if isinstance(buf, torch.Tensor) else None

@@ -19,7 +19,9 @@ from typing import Any
 import optuna
 
 from optuna_glo.objectives import LossSearchObjective, train_trials
+from optuna_glo.runtime.artifacts import default_artifact_dir
 from optuna_glo.runtime.methods import make_objective
+from optuna_glo.runtime.population import PopulationObjective
 from optuna_glo.runtime.spec import StudySpec
 from optuna_glo.runtime.storage import is_connection_error, open_storage
 from optuna_glo.runtime.study import load_study
@@ -99,7 +101,10 @@ def _train(
     objective: Objective, trials: Sequence[optuna.trial.Trial], population_batch: int | None
 ) -> list[float]:
     """The trials' values: one model stack (batch mode), the objective's own ``train_batch``
-    (:class:`~optuna_glo.runtime.worker._options.BatchObjective`), or trial by trial."""
+    (:class:`~optuna_glo.runtime.worker._options.BatchObjective`), or trial by trial. EPBT/PBT
+    children start from their parents' weights: :class:`PopulationObjective` stacks them."""
+    if len(trials) > 1 and isinstance(objective, PopulationObjective):
+        return objective.train_trials(trials, population_batch=population_batch)
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
         return train_trials(objective, trials, population_batch=population_batch)
     if len(trials) > 1 and isinstance(objective, BatchObjective):
@@ -123,7 +128,7 @@ class _Worker:
         )
         self.objective = options.objective or make_objective(
             self.spec, device=options.device, data_dir=options.data_dir,
-            download=options.download,
+            download=options.download, artifact_dir=default_artifact_dir(storage_url),
         )
         self.population_batch = options.population_batch or self.spec.training.population_batch
         interval, grace = options.heartbeat_interval, options.effective_grace_period
@@ -132,7 +137,7 @@ class _Worker:
         )
         self.claimer = Claimer(
             self.study, storage, beats, budget=self.spec.n_trials, batch=self.population_batch or 1,
-            population_size=self.spec.population_size, reconnect=self.reconnect,
+            population_size=self.spec.batch_period, reconnect=self.reconnect,
             heartbeat_interval=interval, stop=self.signals.stopping,
         )
         self.finisher = Finisher(self.study, storage, self.reconnect, self.signals.giving_back)
