@@ -51,7 +51,9 @@ def _formula(loss: nn.Module, digits: int) -> str:
     if isinstance(loss, TaylorGLOLoss) and loss.theta.dim() == 1:
         body = _taylor_body(loss, digits)
         if body is not None:
-            return f"L(x, y) = -(1/n) Σᵢ [{body}]"
+            # The authors' code form sums over the classes; eq. 5 averages (losses._taylor).
+            outer = "-Σᵢ" if loss.form == "code" else "-(1/n) Σᵢ"
+            return f"L(x, y) = {outer} [{body}]"
     formula = getattr(loss, "formula", None)
     return str(formula()) if callable(formula) else type(loss).__name__
 

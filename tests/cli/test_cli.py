@@ -48,7 +48,7 @@ def test_run_finds_a_loss_and_compares_it_with_cross_entropy(tmp_path: Path, cap
     spec.write_text(spec.read_text().replace("size = 4\n", "size = 4\ninvariant_check = false\n"))
     assert main(["run", str(spec), "--storage", storage, "--no-progress", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "Best loss: trial" in out and "L(x, y) = -sum_i [" in out  # the authors' form
+    assert "Best loss: trial" in out and "L(x, y) = -Σᵢ [" in out  # the authors' form
     assert "Cross-entropy, trained the same way (lr 1, 40 steps, seed 0)" in out
     study = optuna.load_study(study_name="tiny", storage=storage)
     assert len(study.trials) == 8

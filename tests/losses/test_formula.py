@@ -34,17 +34,21 @@ def test_named_losses() -> None:
 def test_taylorglo_is_a_plain_polynomial_without_gradient_free_terms() -> None:
     # TaylorGLO appendix C's MNIST loss: the shifted form has a level of about 3,400 and a
     # c·y term, neither of which changes the gradient.
-    assert readable_formula(TaylorGLOLoss(TAYLORGLO_MNIST_THETA)) == (
+    assert readable_formula(TaylorGLOLoss(TAYLORGLO_MNIST_THETA, form="eq5")) == (
         "L(x, y) = -(1/n) Σᵢ [-74.47·yᵢ² - 0.278·yᵢ³ + 103.9·xᵢ·yᵢ + 6.334·xᵢ·yᵢ² - 1.734·xᵢ²·yᵢ]"
+    )
+    # The authors' code form (the default): no 1/alpha! and no 1/n, so a sum over the classes.
+    assert readable_formula(TaylorGLOLoss(TAYLORGLO_MNIST_THETA)) == (
+        "L(x, y) = -Σᵢ [-162.4·yᵢ² - 1.668·yᵢ³ + 196.1·xᵢ·yᵢ + 12.67·xᵢ·yᵢ² - 3.467·xᵢ²·yᵢ]"
     )
 
 
 def test_taylorglo_keeps_the_shifted_form_where_it_is_shorter() -> None:
     # theta_4 / 6 (y - 1.5)^3 = y^3 - 4.5 y^2 + ...: one shifted term beats two plain ones.
-    assert readable_formula(TaylorGLOLoss([0.5, 1.5, 0, 0, 6, 0, 0, 0])) == (
+    assert readable_formula(TaylorGLOLoss([0.5, 1.5, 0, 0, 6, 0, 0, 0], form="eq5")) == (
         "L(x, y) = -(1/n) Σᵢ [(yᵢ - 1.5)³]"
     )
-    assert readable_formula(TaylorGLOLoss([-0.5, 1.5, 0, 0, 0, 0, 0, 3])) == (
+    assert readable_formula(TaylorGLOLoss([-0.5, 1.5, 0, 0, 0, 0, 0, 3], form="eq5")) == (
         "L(x, y) = -(1/n) Σᵢ [1.5·xᵢ·yᵢ + 1.5·xᵢ²·yᵢ]"
     )
 
@@ -60,7 +64,7 @@ def test_glo_trees_are_rounded_and_signs_folded() -> None:
     )
     # Nothing reaches the gradient: every term is shown rather than nothing.
     assert readable_tree(TreeLoss("-1").tree) == "-1"
-    untrainable = TaylorGLOLoss([0, 1, 2, 0, 0, 0, 0, 0])
+    untrainable = TaylorGLOLoss([0, 1, 2, 0, 0, 0, 0, 0], form="eq5")
     assert readable_formula(untrainable) == "L(x, y) = -(1/n) Σᵢ [2·yᵢ - 2]"
 
 
