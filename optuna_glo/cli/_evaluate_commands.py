@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from optuna_glo.cli._arguments import add_study_arguments, add_training_arguments
+from optuna_glo.cli._arguments import add_study_arguments, add_training_arguments, storage_flag
 
 #: Default output directory of ``evaluate`` (a subdirectory per study).
 DEFAULT_EVALUATION_DIR = "optuna-glo-evaluation"
@@ -159,7 +159,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         f"{report.trained} training(s) run now, {report.reused} taken from {results}.\n"
         f"Tables: {md} and {cs}; stored in the study (user attr "
         f"{evaluation_attr(args.data_portion)!r} and the optuna-dashboard note).\n"
-        f"Pictures: optuna-glo plot --study {args.study} --storage URL --out DIR"
+        f"Pictures: optuna-glo plot --study {args.study}{storage_flag(args)} --out DIR"
     )
     return 0
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from optuna_glo.cli import _evaluate_commands, _launch_command, _study_commands, _tasks_command
+from optuna_glo.cli._arguments import resolve_storage
 from optuna_glo.cli._safe_text import printable
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
@@ -56,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
     try:
+        if hasattr(args, "storage"):
+            args.storage, args.storage_source = resolve_storage(
+                args.storage, creates=args.storage_creates
+            )
         return int(args.handler(args) or 0)
     except _user_errors() as err:
         # Messages quote stored names and values: one line, no terminal control codes.
