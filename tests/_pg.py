@@ -1,11 +1,18 @@
-"""The PostgreSQL server the tests use: CI runs one on 127.0.0.1:5432 with trust auth."""
+"""The PostgreSQL servers the tests use: CI runs one on 127.0.0.1:5432 with trust auth; a test
+that must stop the server, or check passwords, starts a private one (:class:`PrivateServer`)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
 import psycopg2.extensions
@@ -38,3 +45,70 @@ def fresh_database(prefix: str = "optuna_glo_test") -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+def _pg_bin() -> Path:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    assert candidates, "PostgreSQL's server programs (initdb, pg_ctl) are not installed"
+    return candidates[-1].parent
+
+
+@contextmanager
+def private_server_root() -> Iterator[Path]:
+    """A temporary folder the server's user owns, removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="optuna-glo-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class PrivateServer:
+    """A throwaway PostgreSQL server that a test may stop and start.
+
+    Without ``password`` it trusts every connection, like the shared server. With one, it
+    checks passwords for real (scram-sha-256, PostgreSQL's default), the superuser ``postgres``
+    has that password, and :attr:`admin_url` carries it.
+    """
+
+    def __init__(self, root: Path, *, password: str | None = None) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.password = password
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.bin = _pg_bin()
+        auth = ["-A", "trust"]
+        if password is not None:
+            pwfile = root / "pwfile"
+            pwfile.write_text(password + "\n")
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, "postgres")
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
+        self._run("initdb", "-D", str(self.data), *auth, "-U", "postgres")
+        self.start()
+
+    def _run(self, program: str, *args: str) -> None:
+        cmd = [str(self.bin / program), *args]
+        if os.geteuid() == 0:  # the server refuses to run as root
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
+                  str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    @property
+    def admin_url(self) -> str:
+        user = "postgres" if self.password is None else f"postgres:{quote(self.password, safe='')}"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/postgres"

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from optuna_glo.runtime.storage import DEFAULT_STORAGE, redact
 
-def add_storage_argument(p: argparse.ArgumentParser, default: str | None = None) -> None:
+#: The environment variable that names the storage when ``--storage`` is not given, as for
+#: Optuna's own CLI. ``launch`` hands the storage to its workers through it (never their argv).
+STORAGE_ENV = "OPTUNA_STORAGE"
+
+
+def add_storage_argument(p: argparse.ArgumentParser, *, creates: bool = False) -> None:
+    """``--storage``; :func:`resolve_storage` fills it in after parsing.
+
+    Args:
+        p: The command's parser.
+        creates: Whether the command creates its study (then the default SQLite file may be
+            new; other commands refuse a default file that does not exist).
+    """
     p.add_argument(
-        "--storage", default=default, required=default is None, metavar="URL",
-        help="Optuna storage URL: sqlite:///FILE.db or postgresql://USER:PASSWORD@HOST/DB"
-        + (f" (default: {default})" if default else ""),
+        "--storage", default=None, metavar="URL",
+        help="Optuna storage: sqlite:///FILE.db, postgresql://USER@HOST:5432/DB, a journal file "
+        "(FILE.log), redis://HOST:6379/N or grpc://HOST:PORT (default: "
+        f"${STORAGE_ENV}, else {DEFAULT_STORAGE}; {_storage_now()}). Keep passwords off "
+        f"command lines: PGPASSWORD or ~/.pgpass, or the whole URL in ${STORAGE_ENV}",
     )
     p.add_argument(
         "--storage-class", default=None, metavar="CLASS",
@@ -19,6 +37,66 @@ def add_storage_argument(p: argparse.ArgumentParser, default: str | None = None)
         "JournalRedisBackend or GrpcStorageProxy (default: guessed from --storage: a path "
         "*.log/*.journal is a journal file, redis://... Redis, grpc://HOST:PORT a storage proxy)",
     )
+    p.set_defaults(storage_creates=creates)
+
+
+def _storage_now() -> str:
+    """Which storage a command run now would use, for ``--help``."""
+    url = os.environ.get(STORAGE_ENV)
+    if url is None:
+        return f"now: {DEFAULT_STORAGE}, as ${STORAGE_ENV} is not set"
+    return f"now: {redact(url)} from ${STORAGE_ENV}"
+
+
+def resolve_storage(
+    given: str | None, *, creates: bool = False, environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """The storage URL a command uses: ``--storage``, else ``$OPTUNA_STORAGE``, else the default.
+
+    This is the one place that decides where a command's study lives.
+
+    Args:
+        given: The ``--storage`` value, ``None`` when the flag was not given.
+        creates: Whether the command creates its study; a command that only reads one refuses
+            the default SQLite file when it does not exist (opening it would create it empty).
+        environ: The environment (default: ``os.environ``).
+
+    Returns:
+        The URL and where it came from: ``"--storage"``, ``"$OPTUNA_STORAGE"`` or
+        ``"the default"``.
+
+    Raises:
+        ValueError: The URL is empty, or the default file is missing for a command that reads.
+    """
+    env = os.environ if environ is None else environ
+    if given is not None:
+        url, source = given, "--storage"
+    elif STORAGE_ENV in env:
+        url, source = env[STORAGE_ENV], f"${STORAGE_ENV}"
+    else:
+        url, source = DEFAULT_STORAGE, "the default"
+    if not url.strip():
+        raise ValueError(
+            f"The storage URL from {source} is empty. Give one such as {DEFAULT_STORAGE} or "
+            "postgresql://USER@HOST:5432/DB."
+        )
+    default_file = Path(DEFAULT_STORAGE.removeprefix("sqlite:///"))
+    if source == "the default" and not creates and not default_file.exists():
+        raise ValueError(
+            f"No --storage given, ${STORAGE_ENV} is not set, and the default storage "
+            f"{DEFAULT_STORAGE} does not exist in {Path.cwd()}. Pass --storage URL or set "
+            f"${STORAGE_ENV} to the study's storage."
+        )
+    return url, source
+
+
+def storage_flag(args: argparse.Namespace) -> str:
+    """`` --storage URL`` for a follow-up command line that we print; empty when the storage came
+    from the environment or the default (the follow-up finds it the same way). The URL is
+    redacted: a password is never printed."""
+    if getattr(args, "storage_source", "--storage") != "--storage":
+        return ""
+    return f" --storage {redact(args.storage)}"
 
 
 def add_study_arguments(p: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from optuna_glo.cli._arguments import (
     add_study_arguments,
     add_training_arguments,
     artifact_dir,
+    storage_flag,
 )
 
 #: Default output directory of ``evaluate`` (a subdirectory per study).
@@ -171,7 +172,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         f"{report.trained} training(s) run now, {report.reused} taken from {results}.\n"
         f"Tables: {md} and {cs}; stored in the study (artifacts in {artifact_dir(args)}, a "
         f"summary in user attr {evaluation_attr(args.data_portion)!r}, the dashboard note).\n"
-        f"Pictures: optuna-glo plot --study {args.study} --storage URL --out DIR"
+        f"Pictures: optuna-glo plot --study {args.study}{storage_flag(args)} --out DIR"
     )
     return 0
 

@@ -1,6 +1,8 @@
 """``launch``: one worker process per GPU of this machine, with one combined progress bar.
 
-Each worker is an ``optuna-glo worker`` process pinned to its GPU with ``CUDA_VISIBLE_DEVICES``.
+Each worker is an ``optuna-glo worker`` process pinned to its GPU with ``CUDA_VISIBLE_DEVICES``;
+it reads the storage URL from ``$OPTUNA_STORAGE``, so a password in it never reaches a command
+line.
 Workers run in their own process group: the launcher passes Ctrl-C and SIGTERM on itself, so a
 first Ctrl-C lets every worker finish its running trial, a second one (or SIGTERM) makes them give
 their trials back at once. No trial is left RUNNING either way.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import IO, Any
 
-from optuna_glo.cli._arguments import add_artifact_arguments, add_study_arguments
+from optuna_glo.cli._arguments import STORAGE_ENV, add_artifact_arguments, add_study_arguments
 from optuna_glo.cli._worker_options import add_worker_options, worker_flags, worker_options
 
 
@@ -29,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
         description="Start `optuna-glo worker` processes on this machine: one per GPU (pinned "
         "with CUDA_VISIBLE_DEVICES), K per GPU with --workers-per-gpu, plus --cpu-workers on the "
         "CPU, and show their combined progress. Run it on every GPU node with the same --study "
-        "and a shared PostgreSQL --storage. Ctrl-C: workers finish their running trials and "
+        "and a shared PostgreSQL storage (given to the workers in $OPTUNA_STORAGE, never on "
+        "their command lines). Ctrl-C: workers finish their running trials and "
         "stop; Ctrl-C again or SIGTERM: they give their trials back to the study at once.",
     )
     add_study_arguments(p)
@@ -133,9 +136,11 @@ def launch_command(args: argparse.Namespace) -> int:
     if not gpus and cpu_workers == 0:
         raise ValueError("Nothing to launch: no GPU is used and `--cpu-workers` is 0.")
 
+    # The storage URL (maybe with a password) goes to the workers in their environment, which
+    # only this user can read, never in their argv, which `ps` shows everyone.
     base = [
-        sys.executable, "-m", "optuna_glo", "worker", "--study", args.study,
-        "--storage", args.storage, "--no-progress", *worker_flags(args),
+        sys.executable, "-m", "optuna_glo", "worker", "--study", args.study, "--no-progress",
+        *worker_flags(args),
     ]
     if args.data_dir:
         base += ["--data-dir", args.data_dir]
@@ -147,10 +152,10 @@ def launch_command(args: argparse.Namespace) -> int:
     for gpu in gpus:
         for k in range(args.workers_per_gpu):
             label = f"gpu{gpu}" + (f".{k}" if args.workers_per_gpu > 1 else "")
-            env = {**os.environ, "CUDA_VISIBLE_DEVICES": gpu}
+            env = {**os.environ, STORAGE_ENV: args.storage, "CUDA_VISIBLE_DEVICES": gpu}
             plan.append((label, [*base, "--device", "cuda"], env))
     for k in range(cpu_workers):
-        env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+        env = {**os.environ, STORAGE_ENV: args.storage, "CUDA_VISIBLE_DEVICES": ""}
         plan.append((f"cpu{k}", [*base, "--device", "cpu"], env))
 
     print(

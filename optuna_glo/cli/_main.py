@@ -26,6 +26,7 @@ from optuna_glo.cli import (
     _study_commands,
     _tasks_command,
 )
+from optuna_glo.cli._arguments import resolve_storage
 from optuna_glo.cli._safe_text import printable
 
 #: Command modules, in the order ``optuna-glo --help`` lists them.
@@ -81,10 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
     try:
-        if getattr(args, "storage", None) is not None:
-            from optuna_glo.runtime.storage import resolve_storage
+        if hasattr(args, "storage"):
+            from optuna_glo.runtime.storage import resolve_storage as resolve_storage_kind
 
-            args.storage = resolve_storage(args.storage, getattr(args, "storage_class", None))
+            url, args.storage_source = resolve_storage(args.storage, creates=args.storage_creates)
+            args.storage = resolve_storage_kind(url, getattr(args, "storage_class", None))
         return int(args.handler(args) or 0)
     except _user_errors() as err:
         # Messages quote stored names and values: one line, no terminal control codes.

@@ -6,15 +6,16 @@ import argparse
 from typing import Any
 
 from optuna_glo.cli._arguments import (
+    STORAGE_ENV,
     add_artifact_arguments,
     add_storage_argument,
     add_study_arguments,
     add_training_arguments,
     artifact_hooks,
+    storage_flag,
 )
 from optuna_glo.cli._safe_text import printable
 from optuna_glo.cli._worker_options import add_worker_options, worker_options
-from optuna_glo.runtime.storage import DEFAULT_STORAGE
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
         "same study again is harmless; a different spec under an existing name is refused.",
     )
     p.add_argument("spec", help="TOML spec file, e.g. studies/taylorglo-mnist.toml")
-    add_storage_argument(p)
+    add_storage_argument(p, creates=True)
     p.set_defaults(handler=create_study_command)
 
     p = subparsers.add_parser(
@@ -43,11 +44,11 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "run", help="create a study from a spec and work on it here (SQLite by default)",
         description="Create the spec's study (in a SQLite file in the current directory unless "
-        "--storage says otherwise), work on it until its budget is reached, and print the best "
-        "loss next to cross-entropy trained the same way.",
+        f"--storage or ${STORAGE_ENV} says otherwise), work on it until its budget is reached, "
+        "and print the best loss next to cross-entropy trained the same way.",
     )
     p.add_argument("spec", help="TOML spec file, e.g. studies/quickstart.toml")
-    add_storage_argument(p, default=DEFAULT_STORAGE)
+    add_storage_argument(p, creates=True)
     add_training_arguments(p)
     add_artifact_arguments(p)
     p.set_defaults(handler=run_command)
@@ -70,7 +71,7 @@ def create_study_command(args: argparse.Namespace) -> int:
     print(
         f"Study {spec.name!r} ({spec.method} on {spec.study.task}, budget {spec.n_trials} "
         f"trials) is ready in {redact(args.storage)}.\n"
-        f"Start workers with: optuna-glo worker --study {spec.name} --storage URL"
+        f"Start workers with: optuna-glo worker --study {spec.name}{storage_flag(args)}"
     )
     return 0
 
@@ -147,7 +148,7 @@ def run_command(args: argparse.Namespace) -> int:
         dashboard += f" --artifact-dir {args.artifact_dir or default_artifact_dir(args.storage)}"
     print(
         f"\nBrowse the study: {dashboard}\n"
-        f"Show the best loss again: optuna-glo best --study {spec.name} --storage {url}"
+        f"Show the best loss again: optuna-glo best --study {spec.name}{storage_flag(args)}"
     )
     return 0
 

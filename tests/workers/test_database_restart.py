@@ -6,18 +6,12 @@ PostgreSQL server of its own: ``initdb`` into a temporary folder, on a free port
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-import psycopg2
 import pytest
+from _pg import PrivateServer, private_server_root
 from optuna.trial import TrialState
 from worker_helpers import (
     FAST_HEARTBEATS,
@@ -32,69 +26,14 @@ from worker_helpers import (
 )
 
 
-def _pg_bin() -> Path:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    assert candidates, "PostgreSQL's server programs (initdb, pg_ctl) are not installed"
-    return candidates[-1].parent
-
-
-class PrivateServer:
-    """A throwaway PostgreSQL server (trust auth) that a test may stop and start."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.bin = _pg_bin()
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
-        self.start()
-
-    def _run(self, program: str, *args: str) -> None:
-        cmd = [str(self.bin / program), *args]
-        if os.geteuid() == 0:  # the server refuses to run as root
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "log"), "-w", "start")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    @property
-    def admin_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def create_database(self, name: str) -> str:
-        """Create a database on this server; its URL."""
-        conn = psycopg2.connect(self.admin_url)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
-        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.fixture
 def private_server() -> Iterator[PrivateServer]:
-    root = Path(tempfile.mkdtemp(prefix="optuna-glo-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    server = PrivateServer(root)
-    try:
-        yield server
-    finally:
+    with private_server_root() as root:
+        server = PrivateServer(root)
         try:
-            server.stop()
+            yield server
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            server.stop()
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -40,9 +40,12 @@ steps = {steps}
 """
 
 
-def optuna_glo(*args: str, **kwargs: object) -> subprocess.Popen[str]:
-    """Start ``python -m optuna_glo ARGS`` (one torch thread: the CPU is shared)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+def optuna_glo(
+    *args: str, env: Mapping[str, str] | None = None, **kwargs: object
+) -> subprocess.Popen[str]:
+    """Start ``python -m optuna_glo ARGS`` (one torch thread: the CPU is shared), with ``env``
+    added to this process's environment."""
+    env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "optuna_glo", *args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

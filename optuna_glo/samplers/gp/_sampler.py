@@ -17,6 +17,7 @@ from optuna_glo.losses.trees import (
     fitness_key,
     format_tree,
 )
+from optuna_glo.samplers._slots import claim_slot
 from optuna_glo.samplers.gp._attrs import (
     CANONICAL_KEY,
     FORMULA_ATTR,
@@ -159,10 +160,17 @@ class GeneticProgrammingSampler(BaseGASampler):
         self._check_and_assign(study, trial, self.get_trial_generation(study, trial))
 
     def _check_and_assign(self, study: Study, trial: FrozenTrial, generation: int) -> None:
-        """Give ``trial`` the tree of the lowest free slot of ``generation``."""
+        """Give ``trial`` the tree of the lowest free slot of ``generation``.
+
+        The slot is claimed in the storage (:func:`optuna_glo.samplers._slots.claim_slot`), so
+        processes that call ``study.optimize`` on one study at once never share a slot.
+        """
         _check_single_objective(study)
         self._independent_sampler.before_trial(study, trial)
-        slot = self._free_slot(study, trial, generation)
+        slot = claim_slot(
+            study, trial, generation_key=self._get_generation_key(), generation=generation,
+            slot_key=SLOT_KEY, max_failures=_MAX_SLOT_FAILURES,
+        )
         seed = self._study_seed(study)
         parents = self.get_parent_population(study, generation)
         if generation == 0 or not parents:
@@ -173,7 +181,6 @@ class GeneticProgrammingSampler(BaseGASampler):
             )
         text = format_tree(tree)
         storage, trial_id = study._storage, trial._trial_id
-        storage.set_trial_system_attr(trial_id, SLOT_KEY, slot)
         storage.set_trial_system_attr(trial_id, TREE_KEY, text)
         storage.set_trial_system_attr(trial_id, CANONICAL_KEY, fitness_key(tree))
         storage.set_trial_system_attr(trial_id, ORIGIN_KEY, origin)
@@ -186,28 +193,6 @@ class GeneticProgrammingSampler(BaseGASampler):
         return [
             t for t in self.get_population(study, generation - 1) if TREE_KEY in t.system_attrs
         ]
-
-    def _free_slot(self, study: Study, trial: FrozenTrial, generation: int) -> int:
-        """The lowest slot of ``generation`` that no live trial holds."""
-        gen_key = self._get_generation_key()
-        taken: set[int] = set()
-        failures: dict[int, int] = {}
-        for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
-            if t.number == trial.number or t.system_attrs.get(gen_key) != generation:
-                continue
-            slot = t.system_attrs.get(SLOT_KEY)
-            if slot is None:
-                continue
-            if t.state == TrialState.FAIL:
-                failures[slot] = failures.get(slot, 0) + 1
-                if failures[slot] >= _MAX_SLOT_FAILURES:
-                    taken.add(slot)
-            else:
-                taken.add(slot)
-        slot = 0
-        while slot in taken:
-            slot += 1
-        return slot
 
     def _study_seed(self, study: Study) -> int:
         if self._seed is not None:
