@@ -34,6 +34,39 @@ SGD_MOMENTUM_PARAM = "sgd_momentum"
 #: (BaikalCMA's ``c0 * c3 * c4`` is -4.17), so the bounds leave room around the start at 1.
 COEFFICIENT_BOUNDS = (-10.0, 10.0)
 
+# -- Size bounds: every spec value, flag and stored value that sizes work is checked against these
+
+#: Highest TaylorGLO order a spec may ask for and a trial may be read back with. Order ``k`` has
+#: ``2 + k (k + 1) / 2`` parameters (TaylorGLO eq. 5; the paper's order 3 has 8, order 20 has
+#: 212). CMA-ES keeps a covariance matrix of the parameter count squared and decomposes it every
+#: generation, so the cost grows with the fourth power of the order: order 200 (20,102
+#: parameters) needs a 3 GB matrix, while order 20's is 360 kB. Terms up to ``(x - theta_0)^20``
+#: also stay finite in float32 for labels and outputs in [0, 1] and ``|theta_0|`` up to 20.
+MAX_TAYLOR_ORDER = 20
+
+#: Largest ``|c|`` of a coefficient a stored loss may carry: a constant ``{c}`` in a tree's text
+#: (``losses.trees`` explains the value) and a TaylorGLO parameter read back from a trial. A
+#: spec's search bounds stay within it, so that every trial a search makes can be read back.
+MAX_COEFFICIENT = 1e9
+
+#: Largest population (CMA-ES lambda, GP population) of a spec. The papers use 20 to 80
+#: (TaylorGLO section 5: 28 on MNIST; GLO III-A: 80); a generation is complete only when all of
+#: its trials are trained, and the samplers read a whole generation from the storage per ask.
+MAX_POPULATION_SIZE = 10_000
+
+#: Largest trial budget of a study. Optuna reads a study's trials for every ask and tell, so a
+#: million rows is already far more than a search needs (the papers use a few thousand).
+MAX_TRIALS = 1_000_000
+
+#: Most trials a worker claims and trains together (batch mode). A batch's trials are claimed
+#: one storage round trip at a time and stay RUNNING until the whole batch is trained, so a
+#: worker that dies gives all of them back at once.
+MAX_POPULATION_BATCH = 1_024
+
+#: Most training steps of one run: over 50 times the longest full training of the shipped tasks
+#: (SVHN ResNet-32, 179,480 steps); a larger value is a typing mistake, not a plan.
+MAX_STEPS = 10_000_000
+
 # -- Trial user attributes (shown by optuna-dashboard)
 
 #: A trial's loss as a readable formula.

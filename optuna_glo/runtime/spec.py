@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optuna_glo.keys import UNRECORDED_TAYLOR_FORM
+from optuna_glo.keys import MAX_TRIALS, UNRECORDED_TAYLOR_FORM
 from optuna_glo.losses import DEFAULT_TAYLOR_FORM, TAYLOR_FORMS
+from optuna_glo.runtime._spec_ranges import check_ranges
 from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings, check_population
 
 
@@ -246,34 +247,44 @@ class StudySpec:
         return spec
 
     def _check(self, source: str) -> None:
+        """Checks across tables (each table's own numbers are checked by :func:`_build`)."""
         s = self.study
         if isinstance(self.method_settings, EvaluateSettings):
             self._check_evaluate(source, self.method_settings)
-            return
-        if isinstance(self.method_settings, (EPBTSettings, PBTSettings)):
-            try:
-                check_population(s.method, self.method_settings, s.generations, s.n_trials)
-            except ValueError as err:
-                raise SpecError(f"{source}: {err}") from None
-        if (s.n_trials is None) == (s.generations is None):
-            raise SpecError(f"{source}: [study] needs exactly one of `n_trials` and `generations`.")
-        if s.generations is not None and self.population_size is None:
+        else:
+            if isinstance(self.method_settings, (EPBTSettings, PBTSettings)):
+                try:
+                    check_population(s.method, self.method_settings, s.generations, s.n_trials)
+                except ValueError as err:
+                    raise SpecError(f"{source}: {err}") from None
+            if (s.n_trials is None) == (s.generations is None):
+                raise SpecError(
+                    f"{source}: [study] needs exactly one of `n_trials` and `generations`."
+                )
+            if s.generations is not None and self.population_size is None:
+                raise SpecError(
+                    f"{source}: [study] generations needs a population size; method {s.method!r} "
+                    "has none. Use `n_trials`."
+                )
+        if self.n_trials > MAX_TRIALS:
             raise SpecError(
-                f"{source}: [study] generations needs a population size; method {s.method!r} has "
-                "none. Use `n_trials`."
+                f"{source}: the budget must be at most {MAX_TRIALS:,} trials (Optuna reads every "
+                f"trial of a study for each ask). The specified spec's budget is "
+                f"{self.n_trials:,}."
             )
-        for key, value in (("n_trials", s.n_trials), ("generations", s.generations)):
-            if value is not None and value < 1:
-                raise SpecError(f"{source}: [study] {key} must be >= 1, got {value}.")
-        if self.training.steps is not None and self.training.steps < 1:
-            raise SpecError(f"{source}: [training] steps must be >= 1, got {self.training.steps}.")
-        batch = self.training.population_batch
-        if batch is not None and batch < 1:
-            raise SpecError(f"{source}: [training] population_batch must be >= 1, got {batch}.")
-        if self.training.lr is not None and self.training.lr <= 0:
-            raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
-        if not s.name:
-            raise SpecError(f"{source}: [study] name must not be empty.")
+        batch, population = self.training.population_batch, self.population_size
+        if batch is not None and population is not None and batch > population:
+            raise SpecError(
+                f"{source}: [training] population_batch must be at most the population size "
+                f"({population}): a batch never crosses a generation. The specified value is "
+                f"{batch}."
+            )
+        abort, steps = self.training.abort_retry, self.training.steps
+        if abort is not None and steps is not None and abort.check_step >= steps:
+            raise SpecError(
+                f"{source}: [training.abort_retry] check_step must be less than [training] steps "
+                f"({steps}). The specified value is {abort.check_step}."
+            )
         form = getattr(self.method_settings, "form", None)
         if isinstance(self.method_settings, TaylorGLOSettings) and form not in TAYLOR_FORMS:
             raise SpecError(
@@ -287,21 +298,23 @@ class StudySpec:
                 f"{source}: method 'evaluate' trains every loss x steps x seed once; its budget "
                 "comes from [evaluate], so [study] takes no `n_trials` or `generations`."
             )
-        if not e.losses or not e.steps or e.seeds < 1:
-            raise SpecError(f"{source}: [evaluate] needs losses, steps and seeds >= 1.")
-        if any(n < 1 for n in e.steps):
-            raise SpecError(f"{source}: [evaluate] steps must all be >= 1, got {list(e.steps)}.")
-        if e.split not in ("test", "val"):
-            raise SpecError(f"{source}: [evaluate] split must be 'test' or 'val', got {e.split!r}.")
 
 
 def load_spec(path: str | Path) -> StudySpec:
     """Read and validate a TOML spec file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"Spec file {str(path)!r} does not exist.") from None
+    except IsADirectoryError:
+        raise SpecError(f"Spec {str(path)!r} is a directory: give a TOML file in it.") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(
+            f"Spec file {str(path)!r} is not UTF-8 text (byte {err.start}): TOML files are UTF-8."
+        ) from None
+    except OSError as err:
+        raise SpecError(f"Cannot read spec file {str(path)!r}: {err.strerror}.") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -310,18 +323,27 @@ def load_spec(path: str | Path) -> StudySpec:
 
 
 def spec_from_json(text: str) -> StudySpec:
-    """The spec stored in a study.
+    """The spec stored in a study (data from a shared database: checked like a spec file).
 
     A stored TaylorGLO spec without ``[taylorglo] form`` or ``invariant_check`` was written before
     they existed, when every TaylorGLO loss was an eq. 5 loss and every candidate was trained: it
     reads as ``form = "eq5"``, ``invariant_check = false``, so a worker joining an old study keeps
     searching the way it started.
     """
-    data = json.loads(text)
-    if isinstance(data, dict) and isinstance(data.get("taylorglo"), dict):
+    source = "the study's stored spec"
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise SpecError(f"{source} is not JSON: the storage holds a value optuna-glo did not "
+                        "write.") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{source} must be a JSON object of tables, got a "
+                        f"{type(data).__name__}: the storage holds a value optuna-glo did not "
+                        "write.")
+    if isinstance(data.get("taylorglo"), dict):
         data["taylorglo"].setdefault("form", UNRECORDED_TAYLOR_FORM)
         data["taylorglo"].setdefault("invariant_check", False)
-    return StudySpec.from_dict(data, source="the study's stored spec")
+    return StudySpec.from_dict(data, source=source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,7 +370,12 @@ def _build(cls: type, table: Any, where: str, source: str) -> Any:
             kwargs[name] = _coerce(table[name], hints[name], f"[{where}] {name}", source)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise SpecError(f"{source}: missing key `{name}` in [{where}].")
-    return cls(**kwargs)
+    settings = cls(**kwargs)
+    try:
+        check_ranges(where, settings)
+    except ValueError as err:
+        raise SpecError(f"{source}: [{where}] {err}") from None
+    return settings
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
@@ -381,3 +408,4 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
         if o is not type(None)
     )
     raise SpecError(f"{source}: {key} must be {expected}, got {value!r}.")
+

@@ -16,6 +16,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_glo.keys import (
+    MAX_COEFFICIENT,
+    MAX_TAYLOR_ORDER,
     TAYLOR_FORM_ATTR,
     THETA_PREFIX,
     TREE_ATTR,
@@ -36,14 +38,10 @@ if TYPE_CHECKING:
 #: Reads the loss of a trial, or returns ``None`` when the trial does not carry one of its kind.
 LossReader = Callable[[FrozenTrial], ClassificationLoss | None]
 
-#: Highest TaylorGLO order read from a trial: a stored parameter vector longer than this order's
-#: (2 + 20 * 21 / 2 = 212 entries; the paper's order 3 has 8, TaylorGLO eq. 5) is refused before
-#: anything is built from it.
-MAX_READ_ORDER = 20
-
-#: Largest ``|theta_i|`` read from a trial: far outside any search's bounds (``keys.THETA_BOUNDS``
-#: is +-20), and small enough that the third power of a shifted label stays finite in float32.
-MAX_READ_THETA = 1e9
+# A stored parameter vector longer than a MAX_TAYLOR_ORDER loss's (keys.py; 212 entries) is refused
+# before anything is built from it, and so is a ``|theta_i|`` over MAX_COEFFICIENT: far outside
+# the default bounds (``keys.THETA_BOUNDS`` is +-20) and the largest a spec's ``bound`` may be,
+# and small enough that the third power of a shifted label stays finite in float32.
 
 def read_tree_loss(trial: FrozenTrial) -> TreeLoss | None:
     """The GLO expression-tree loss of ``trial``, if it carries a tree.
@@ -84,11 +82,11 @@ def _theta_value(trial: FrozenTrial, name: str) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not abs(value) <= MAX_READ_THETA  # also refuses nan and inf
+        or not abs(value) <= MAX_COEFFICIENT  # also refuses nan and inf
     ):
         raise ValueError(
             f"Trial {trial.number}'s TaylorGLO parameter {name!r} must be a number of at most "
-            f"{MAX_READ_THETA:g} in absolute value. It is {str(value)[:40]!r}."
+            f"{MAX_COEFFICIENT:g} in absolute value. It is {str(value)[:40]!r}."
         )
     return float(value)
 
@@ -103,10 +101,10 @@ def read_taylor_loss(trial: FrozenTrial) -> TaylorGLOLoss | None:
     if not named:
         return None
     indices = sorted(named)
-    if len(indices) > n_taylor_params(MAX_READ_ORDER):
+    if len(indices) > n_taylor_params(MAX_TAYLOR_ORDER):
         raise ValueError(
             f"Trial {trial.number} has {len(indices)} TaylorGLO parameters, more than an order-"
-            f"{MAX_READ_ORDER} loss has ({n_taylor_params(MAX_READ_ORDER)})."
+            f"{MAX_TAYLOR_ORDER} loss has ({n_taylor_params(MAX_TAYLOR_ORDER)})."
         )
     if indices != list(range(len(indices))):
         raise ValueError(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from optuna_glo.keys import MAX_COEFFICIENT
 from optuna_glo.losses.trees._nodes import (
     MAX_TREE_DEPTH,
     PRECEDENCE,
@@ -41,13 +42,13 @@ from optuna_glo.losses.trees._nodes import (
 #: Longest text :func:`parse` accepts (trees are data from a shared database).
 MAX_TEXT_LENGTH = 20_000
 
-#: Largest ``|c|`` of a coefficient ``{c}``. The coefficient phase tunes each coefficient within
-#: ``keys.COEFFICIENT_BOUNDS`` (+-10), the papers' trees stay below 5 (BaikalCMA, GLO III-B), and
-#: the largest factor the guarded operations make is 1/EPS = 1e7 (the canonical form writes
-#: ``log(y) / 0 / 3`` as ``{3333333.3333333335}log(y)``). 1e9 admits all of these with room; it
-#: rejects ``{1e400}`` (inf) and keeps a product of four such factors finite in float32 (3.4e38),
-#: the loss's dtype.
-MAX_COEFFICIENT = 1e9
+# MAX_COEFFICIENT (keys.py), the largest ``|c|`` of a coefficient ``{c}``, is 1e9. The coefficient
+# phase tunes each coefficient within ``keys.COEFFICIENT_BOUNDS`` (+-10) by default and within
+# a spec's ``coefficient_bound`` (at most MAX_COEFFICIENT) otherwise, the papers' trees stay below
+# 5 (BaikalCMA, GLO III-B), and the largest factor the guarded operations make is 1/EPS = 1e7
+# (the canonical form writes ``log(y) / 0 / 3`` as ``{3333333.3333333335}log(y)``). 1e9 admits
+# all of these with room; it rejects ``{1e400}`` (inf) and keeps a product of four such factors
+# finite in float32 (3.4e38), the loss's dtype.
 
 #: Largest ``|n|`` of an integer leaf: 2**24, below which every integer is exact in float32 (the
 #: loss's dtype), so the compiled loss, the exported module and the canonical form agree exactly.

@@ -126,6 +126,13 @@ class _Worker:
         self.study, self.spec, storage = self.reconnect.call(
             "loading the study", lambda: _open(study_name, storage_url, options)
         )
+        population = self.spec.population_size
+        if options.population_batch and population and options.population_batch > population:
+            raise ValueError(
+                f"`population_batch` (--population-batch) must be at most study "
+                f"{study_name!r}'s population size ({population}): a batch never crosses a "
+                f"generation. The specified value is {options.population_batch}."
+            )
         self.objective = options.objective or make_objective(
             self.spec, device=options.device, data_dir=options.data_dir,
             download=options.download, artifact_dir=default_artifact_dir(storage_url),

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from optuna_glo.keys import MAX_POPULATION_BATCH
+
 if TYPE_CHECKING:
     import optuna
 
@@ -104,7 +106,8 @@ class WorkerOptions:
         _check_int("max_retry", self.max_retry, minimum=0)
         _check_int("pool_size", self.pool_size, minimum=1)
         _check_int("max_overflow", self.max_overflow, minimum=0)
-        _check_int("population_batch", self.population_batch, minimum=1)
+        _check_int("population_batch", self.population_batch, minimum=1,
+                   maximum=MAX_POPULATION_BATCH)
         timeout = self.reconnect_timeout
         if not _is_number(timeout) or not math.isfinite(timeout) or timeout <= 0:
             _fail("reconnect_timeout", "a finite number of seconds > 0", timeout)
@@ -130,12 +133,20 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: object, *, minimum: int, note: str = "") -> None:
-    """``value`` is ``None`` or a whole number >= ``minimum``."""
+def _check_int(
+    name: str, value: object, *, minimum: int, maximum: int | None = None, note: str = ""
+) -> None:
+    """``value`` is ``None`` or a whole number >= ``minimum`` (and <= ``maximum``)."""
     if value is None:
         return
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        _fail(name, f"a whole number >= {minimum}" + (f" ({note})" if note else ""), value)
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        rule = f"a whole number >= {minimum}" + (f" and <= {maximum:,}" if maximum else "")
+        _fail(name, rule + (f" ({note})" if note else ""), value)
 
 
 def _fail(name: str, rule: str, value: object) -> None:
