@@ -11,6 +11,7 @@ from optuna_glo.keys import FORMULA_ATTR
 from optuna_glo.objectives._data import Splits, load_dataset
 from optuna_glo.objectives._device import resolve_device
 from optuna_glo.objectives._loop import DIVERGED_FITNESS, SEED_STRIDE, AbortRule, TrainResult
+from optuna_glo.objectives._report import TrialReporter, checkpoint_interval
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import train
 
@@ -82,6 +83,9 @@ class LossSearchObjective(_TaskObjective):
         seed: The study seed.
         common_random_numbers: Give every candidate the same initialisation and batches.
         abort_rule: TaylorGLO's abort-and-retry rule, or ``None``.
+        eval_every: Steps between the checkpoints where a candidate reports its validation
+            accuracy to its trial (learning curves; the study's pruner may stop it there).
+            Default: ten checkpoints per run; 0: only the final value is reported.
         device: Training device.
         data_dir: Where data sets are read.
         download: Whether a missing data set may be downloaded.
@@ -96,6 +100,7 @@ class LossSearchObjective(_TaskObjective):
         seed: int = 0,
         common_random_numbers: bool = True,
         abort_rule: AbortRule | None = None,
+        eval_every: int | None = None,
         device: str | None = None,
         data_dir: str | None = None,
         download: bool = False,
@@ -106,6 +111,7 @@ class LossSearchObjective(_TaskObjective):
         self.seed = seed
         self.common_random_numbers = common_random_numbers
         self.abort_rule = abort_rule
+        self.eval_every = checkpoint_interval(self.steps, eval_every)
 
     def candidate(self, trial: optuna.trial.Trial) -> nn.Module | float:
         """The trial's loss to train, or its value when it needs no training.
@@ -127,15 +133,21 @@ class LossSearchObjective(_TaskObjective):
         return training_seed(self.seed, trial.number, self.common_random_numbers)
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
+        """The candidate's validation accuracy; raises ``optuna.TrialPruned`` if pruned."""
         loss = self.candidate(trial)
         if isinstance(loss, float):
             return loss
+        reporter = TrialReporter([trial])
         result = train(
             self.task, loss, steps=self.steps, seed=self.seed_of(trial), device=self.device,
-            data=self.data, abort_rule=self.abort_rule,
+            data=self.data, abort_rule=self.abort_rule, eval_every=self.eval_every,
+            on_eval=reporter.on_eval,
         )
         record_result(trial, result)
-        return result.value
+        outcome = reporter.outcome(0, result)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 class FixedLossObjective(_TaskObjective):

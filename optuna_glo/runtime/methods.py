@@ -179,6 +179,7 @@ def make_objective(
         seed=spec.study.seed,
         common_random_numbers=spec.training.common_random_numbers,
         abort_rule=abort_rule,
+        eval_every=spec.training.eval_every,
         device=device,
         data_dir=data_dir,
         download=download,

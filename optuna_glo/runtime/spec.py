@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optuna_glo.runtime.pruners import PrunerSettings
+
 #: Study user attribute holding the spec (JSON).
 
 
@@ -62,6 +64,9 @@ class TrainingSettings:
         population_batch: Workers train up to this many trials together as one population
             (within one CMA-ES generation; vectorized where the device measured it faster);
             a worker's ``--population-batch`` overrides it. Default: one trial at a time.
+        eval_every: Steps between checkpoints, where each candidate reports its validation
+            accuracy to its trial (learning curves; ``[pruner]`` acts there). Default: ten
+            checkpoints per run; 0: only the final value.
     """
 
     steps: int | None = None
@@ -69,6 +74,7 @@ class TrainingSettings:
     common_random_numbers: bool = True
     abort_retry: AbortRetrySettings | None = None
     population_batch: int | None = None
+    eval_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ class StudySpec:
     study: StudySettings
     training: TrainingSettings = field(default_factory=TrainingSettings)
     method_settings: Any = None
+    pruner: PrunerSettings = field(default_factory=PrunerSettings)
 
     @property
     def name(self) -> str:
@@ -191,6 +198,8 @@ class StudySpec:
         }
         if self.method_settings is not None:
             out[self.method] = dataclasses.asdict(self.method_settings)
+        if self.pruner != PrunerSettings():  # specs without pruners stay as they were stored
+            out["pruner"] = self.pruner.to_dict()
         return out
 
     def to_json(self) -> str:
@@ -211,13 +220,17 @@ class StudySpec:
         training = _build(TrainingSettings, data.pop("training", {}), "training", source)
         settings_cls = METHOD_SETTINGS[study.method]
         method_settings = _build(settings_cls, data.pop(study.method, {}), study.method, source)
+        try:
+            pruner = PrunerSettings.from_table(data.pop("pruner", {}))
+        except ValueError as err:
+            raise SpecError(f"{source}: {err}") from None
         if data:
-            known = ["study", "training", study.method]
+            known = ["study", "training", study.method, "pruner"]
             raise SpecError(
                 f"{source}: unknown table(s) {', '.join(f'[{k}]' for k in sorted(data))} for "
                 f"method {study.method!r}. Known tables: {', '.join(f'[{k}]' for k in known)}."
             )
-        spec = cls(study, training, method_settings)
+        spec = cls(study, training, method_settings, pruner)
         spec._check(source)
         return spec
 
@@ -241,6 +254,9 @@ class StudySpec:
         batch = self.training.population_batch
         if batch is not None and batch < 1:
             raise SpecError(f"{source}: [training] population_batch must be >= 1, got {batch}.")
+        every = self.training.eval_every
+        if every is not None and every < 0:
+            raise SpecError(f"{source}: [training] eval_every must be >= 0, got {every}.")
         if self.training.lr is not None and self.training.lr <= 0:
             raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
         if not s.name:

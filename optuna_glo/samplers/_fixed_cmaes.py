@@ -10,6 +10,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from optuna.distributions import FloatDistribution
+from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import CmaEsSampler
 from optuna.samplers._lazy_random_state import LazyRandomState
 
@@ -103,6 +104,7 @@ def build_fixed_space_cmaes(
         raise ValueError(f"`sigma0` must be positive. The specified `sigma0` is {sigma0}.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", ExperimentalWarning)  # consider_pruned_trials, since 2.0
         return cls(
             param_names=param_names,
             bounds=bounds,
@@ -114,5 +116,8 @@ def build_fixed_space_cmaes(
             n_startup_trials=0,
             independent_sampler=independent_sampler,
             warn_independent_sampling=False,
+            # A trial an Optuna pruner stopped counts in its generation, at its last reported
+            # accuracy; else a generation would wait for more complete trials (none without one).
+            consider_pruned_trials=True,
             seed=seed,
         )

@@ -24,7 +24,7 @@ from optuna_glo.runtime.spec import StudySpec
 from optuna_glo.runtime.storage import is_connection_error, open_storage
 from optuna_glo.runtime.study import load_study
 from optuna_glo.runtime.worker._claim import Claimer, Wait
-from optuna_glo.runtime.worker._finish import Finisher
+from optuna_glo.runtime.worker._finish import Finisher, Outcome
 from optuna_glo.runtime.worker._heartbeat import Heartbeat
 from optuna_glo.runtime.worker._log import log
 from optuna_glo.runtime.worker._options import Objective, WorkerOptions
@@ -96,11 +96,20 @@ def _work(w: _Worker) -> None:
 
 def _train(
     objective: Objective, trials: Sequence[optuna.trial.Trial], population_batch: int | None
-) -> list[float]:
-    """The trials' values: one model stack (batch mode) or the objective trial by trial."""
+) -> list[Outcome]:
+    """The trials' values: one model stack (batch mode) or the objective trial by trial.
+
+    A trial the study's pruner stopped has its ``optuna.TrialPruned`` in place of a value.
+    """
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
         return train_trials(objective, trials, population_batch=population_batch)
-    return [objective(trial) for trial in trials]
+    outcomes: list[Outcome] = []
+    for trial in trials:
+        try:
+            outcomes.append(objective(trial))
+        except optuna.TrialPruned as pruned:
+            outcomes.append(pruned)
+    return outcomes
 
 
 def _numbers(trials: Sequence[optuna.trial.Trial]) -> str:
@@ -154,7 +163,7 @@ class _Worker:
         assert self.options.heartbeat_interval is not None  # no waiting without heartbeats
         pause(min(self.options.heartbeat_interval, 5), self.signals.stopping)
 
-    def train(self, batch: list[optuna.trial.Trial]) -> list[float] | GiveBack:
+    def train(self, batch: list[optuna.trial.Trial]) -> list[Outcome] | GiveBack:
         """The batch's values, or why it goes back: the one place exceptions become outcomes."""
         try:
             with self.signals.trial_running():
@@ -173,9 +182,9 @@ class _Worker:
             raise
 
     def finish(
-        self, batch: list[optuna.trial.Trial], outcome: list[float] | GiveBack
+        self, batch: list[optuna.trial.Trial], outcome: list[Outcome] | GiveBack
     ) -> list[optuna.trial.FrozenTrial | None]:
-        """Tell the values (after the before-tell hooks), or give the batch back."""
+        """Tell the values or prunings (after the before-tell hooks), or give the batch back."""
         if isinstance(outcome, GiveBack):
             if outcome.why:
                 log(outcome.why)
