@@ -83,3 +83,16 @@ def test_a_pruner_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
 def test_eval_every_must_not_be_negative(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"\[training\] eval_every must be >= 0, got -5\."):
         load_spec(spec_with(tmp_path, "[training]\neval_every = -5\n"))
+
+
+def test_candidates_report_ten_checkpoints_unless_the_spec_says_otherwise(tmp_path: Path) -> None:
+    from optuna_glo.runtime.methods import make_objective
+
+    def every(training: str) -> int | None:
+        objective = make_objective(load_spec(spec_with(tmp_path, f"[training]\n{training}")))
+        return objective.eval_every  # type: ignore[union-attr]
+
+    assert every("steps = 300\n") == 30
+    assert every("steps = 5\n") == 1
+    assert every("steps = 300\neval_every = 7\n") == 7
+    assert every("steps = 300\neval_every = 0\n") is None  # only the final value is reported
