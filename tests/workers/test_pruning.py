@@ -12,9 +12,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.objectives.stack import PathTiming, _autotune
 from optuna_glo.objectives.stack import _train as stack_train
-from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.runtime import methods
 from optuna_glo.runtime.spec import load_spec
 from optuna_glo.runtime.study import create_study
