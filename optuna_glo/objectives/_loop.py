@@ -7,13 +7,14 @@ to bottom: the data set lives on the device as tensors, each epoch draws a fresh
 seeded generator, each step indexes one batch that every member trains on, and the members are
 measured under ``torch.no_grad()`` in eval mode. A member ends early when its loss diverges (a NaN
 or infinite loss or weight: value 0.0, GLO section III-A) or when TaylorGLO's abort rule stops it
-(appendix A.5); the others train on. :func:`retry_aborted` retries the aborted ones.
+(appendix A.5) or when the caller's ``on_eval`` stops it at a checkpoint (an Optuna pruner); the
+others train on. :func:`retry_aborted` retries the aborted ones.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -43,6 +44,23 @@ def has_collapsed(val_accuracy: float, n_classes: int) -> bool:
 #: of the aborted attempt by it (:func:`retry_aborted`); trials without common random numbers are
 #: spaced by it (``training_seed``), so a trial's first retry reuses the next trial's seeds.
 SEED_STRIDE = 1_000_003
+
+#: Called at each checkpoint (every ``eval_every`` steps, before the last) with the step, the
+#: members still training (their indices in the caller's list) and their accuracies on the
+#: ``eval_on`` split; returns those of them to stop there (e.g. the ones an Optuna pruner prunes).
+OnEval = Callable[[int, list[int], list[float]], Collection[int]]
+
+
+def relabel(on_eval: OnEval | None, labels: Sequence[int]) -> OnEval | None:
+    """``on_eval`` for a trainer whose member ``j`` is the caller's member ``labels[j]``."""
+    if on_eval is None:
+        return None
+
+    def relabelled(step: int, members: list[int], accuracies: list[float]) -> list[int]:
+        stop = set(on_eval(step, [labels[j] for j in members], accuracies))
+        return [j for j in members if labels[j] in stop]
+
+    return relabelled
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,7 @@ class TrainResult:
     diverged_at_step: int | None = None
     collapsed: bool = False
     aborted: bool = False
+    pruned: bool = False
     attempts: int = 1
     test_accuracy: float | None = None
     curve: list[tuple[int, float]] = field(default_factory=list)
@@ -174,6 +193,7 @@ def train_loop(
     evaluate_test: bool = False,
     on_step: Callable[[int], None] | None = None,
     start_step: int = 0,
+    on_eval: OnEval | None = None,
 ) -> list[TrainResult]:
     """Train every member of ``make_trainer()`` for ``steps`` steps, all on the same batches.
 
@@ -181,7 +201,8 @@ def train_loop(
     the initialisation and the dropout masks itself; ``data_seed`` fixes the batch order and the
     augmentation. ``data`` must already be on ``device``. ``start_step`` is where the run
     starts in the recipe's learning-rate schedule (a population-based training segment resumes at
-    the steps its population has trained; 0 otherwise).
+    the steps its population has trained; 0 otherwise). ``on_eval`` (with ``eval_every``) sees
+    every checkpoint; the members it returns end there, pruned, valued at that accuracy.
 
     Returns:
         One :class:`TrainResult` per member, in order. ``seconds`` is the wall time up to the
@@ -219,7 +240,13 @@ def train_loop(
             if on_step is not None:
                 on_step(done)
             if eval_every and done % eval_every == 0 and done < steps:
-                run.record(done, trainer.accuracy(eval_x, eval_y))
+                accs = trainer.accuracy(eval_x, eval_y)
+                run.record(done, accs)
+                if on_eval is not None:
+                    stop = set(on_eval(done, list(trainer.members), accs))
+                    run.prune([s for s, m in enumerate(trainer.members) if m in stop], accs, done)
+                    if not run.training:
+                        break
             if abort_rule is not None and done == abort_rule.check_step and done < steps:
                 accs = trainer.accuracy(data.val_x, data.val_y)
                 low = [s for s, acc in enumerate(accs) if acc < abort_rule.min_accuracy]
@@ -282,6 +309,11 @@ class _Run:
     def abort(self, slices: Sequence[int], accuracies: list[float], step: int) -> None:
         self._end(slices, lambda s, curve: TrainResult(
             accuracies[s], step, aborted=True, curve=curve, seconds=self._seconds()
+        ))
+
+    def prune(self, slices: Sequence[int], accuracies: list[float], step: int) -> None:
+        self._end(slices, lambda s, curve: TrainResult(
+            accuracies[s], step, pruned=True, curve=curve, seconds=self._seconds()
         ))
 
     def complete(self, val: list[float], test: list[float] | None, step: int) -> None:

@@ -17,6 +17,7 @@ from optuna_glo.objectives._loop import (
     TrainResult,
     has_collapsed,
 )
+from optuna_glo.objectives._report import TrialReporter, checkpoint_interval
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import train
 
@@ -106,6 +107,9 @@ class LossSearchObjective(TaskData):
         abort_rule: TaylorGLO's abort-and-retry rule, or ``None``.
         untrainable_reason: A check before training: a candidate it gives a reason for gets
             fitness 0 untrained, and the reason in its user attribute ``"loss_untrainable"``.
+        eval_every: Steps between the checkpoints where a candidate reports its validation
+            accuracy to its trial (learning curves; the study's pruner may stop it there).
+            Default: ten checkpoints per run; 0: only the final value is reported.
         device: Training device.
         data_dir: Where data sets are read.
         download: Whether a missing data set may be downloaded.
@@ -121,6 +125,7 @@ class LossSearchObjective(TaskData):
         common_random_numbers: bool = True,
         abort_rule: AbortRule | None = None,
         untrainable_reason: UntrainableReason | None = None,
+        eval_every: int | None = None,
         device: str | None = None,
         data_dir: str | None = None,
         download: bool = False,
@@ -132,6 +137,7 @@ class LossSearchObjective(TaskData):
         self.common_random_numbers = common_random_numbers
         self.abort_rule = abort_rule
         self.untrainable_reason = untrainable_reason
+        self.eval_every = checkpoint_interval(self.steps, eval_every)
 
     def candidate(self, trial: optuna.trial.Trial) -> nn.Module | float:
         """The trial's loss to train, or its value when it needs no training.
@@ -163,15 +169,21 @@ class LossSearchObjective(TaskData):
         return training_seed(self.seed, trial.number, self.common_random_numbers)
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
+        """The candidate's validation accuracy; raises ``optuna.TrialPruned`` if pruned."""
         loss = self.candidate(trial)
         if isinstance(loss, float):
             return loss
+        reporter = TrialReporter([trial])
         result = train(
             self.task, loss, steps=self.steps, seed=self.seed_of(trial), device=self.device,
-            data=self.data, abort_rule=self.abort_rule,
+            data=self.data, abort_rule=self.abort_rule, eval_every=self.eval_every,
+            on_eval=reporter.on_eval,
         )
         record_result(trial, result)
-        return result.value
+        outcome = reporter.outcome(0, result)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 class FixedLossObjective(TaskData):

@@ -18,6 +18,7 @@ from optuna_glo.objectives._device import resolve_device
 from optuna_glo.objectives._loop import (
     DIVERGED_FITNESS,
     AbortRule,
+    OnEval,
     TrainResult,
     check_options,
     retry_aborted,
@@ -108,6 +109,7 @@ def train_once(
     abort_rule: AbortRule | None = None,
     evaluate_test: bool = False,
     on_step: Callable[[int], None] | None = None,
+    on_eval: OnEval | None = None,
 ) -> TrainResult:
     """One training run of ``task``'s model with ``loss_fn``, on ``data`` already on ``device``.
 
@@ -121,7 +123,7 @@ def train_once(
     [result] = train_loop(
         single_model, task, data, steps=steps, data_seed=data_seed, device=device,
         eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
-        evaluate_test=evaluate_test, on_step=on_step,
+        evaluate_test=evaluate_test, on_step=on_step, on_eval=on_eval,
     )
     return result
 
@@ -142,6 +144,7 @@ def train(
     eval_on: str = "val",
     evaluate_test: bool = False,
     on_step: Callable[[int], None] | None = None,
+    on_eval: OnEval | None = None,
 ) -> TrainResult:
     """Train ``task``'s model with ``loss_fn`` and measure validation accuracy.
 
@@ -160,6 +163,8 @@ def train(
         eval_on: ``"val"`` or ``"test"``: the split of the recorded curve.
         evaluate_test: Also measure test accuracy at the end.
         on_step: Called with the number of steps done after every step (progress bars).
+        on_eval: Called at each checkpoint of ``eval_every`` with the step, ``[0]`` and
+            ``[accuracy]``; returning ``[0]`` stops the run there, pruned (an Optuna pruner).
     """
     steps = task.recipe.partial_steps if steps is None else steps
     check_options(steps=steps, eval_on=eval_on)
@@ -173,7 +178,7 @@ def train(
         return [train_once(
             task, loss_fn, data, steps=steps, seed=seed + offset, data_seed=data_seed + offset,
             device=dev, eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
-            evaluate_test=evaluate_test, on_step=on_step,
+            evaluate_test=evaluate_test, on_step=on_step, on_eval=on_eval,
         )]
 
     [result] = retry_aborted(attempt, 1, abort_rule)

@@ -289,6 +289,7 @@ def make_objective(
         common_random_numbers=spec.training.common_random_numbers,
         abort_rule=abort_rule,
         untrainable_reason=untrainable(spec) if untrainable is not None else None,
+        eval_every=spec.training.eval_every,
         device=device,
         data_dir=data_dir,
         download=download,

@@ -35,6 +35,7 @@ from typing import Any
 from optuna_glo.keys import MAX_TRIALS, UNRECORDED_TAYLOR_FORM
 from optuna_glo.losses import DEFAULT_TAYLOR_FORM, TAYLOR_FORMS
 from optuna_glo.runtime._spec_ranges import check_ranges
+from optuna_glo.runtime.pruners import PrunerSettings
 from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings, check_population
 
 
@@ -65,6 +66,9 @@ class TrainingSettings:
         population_batch: Workers train up to this many trials together as one population
             (within one CMA-ES generation; vectorized where the device measured it faster);
             a worker's ``--population-batch`` overrides it. Default: one trial at a time.
+        eval_every: Steps between checkpoints, where each candidate reports its validation
+            accuracy to its trial (learning curves; ``[pruner]`` acts there). Default: ten
+            checkpoints per run; 0: only the final value.
     """
 
     steps: int | None = None
@@ -72,6 +76,7 @@ class TrainingSettings:
     common_random_numbers: bool = True
     abort_retry: AbortRetrySettings | None = None
     population_batch: int | None = None
+    eval_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,7 @@ class StudySpec:
     study: StudySettings
     training: TrainingSettings = field(default_factory=TrainingSettings)
     method_settings: Any = None
+    pruner: PrunerSettings = field(default_factory=PrunerSettings)
 
     @property
     def name(self) -> str:
@@ -216,6 +222,8 @@ class StudySpec:
         }
         if self.method_settings is not None:
             out[self.method] = dataclasses.asdict(self.method_settings)
+        if self.pruner != PrunerSettings():  # specs without pruners stay as they were stored
+            out["pruner"] = self.pruner.to_dict()
         return out
 
     def to_json(self) -> str:
@@ -236,13 +244,17 @@ class StudySpec:
         training = _build(TrainingSettings, data.pop("training", {}), "training", source)
         settings_cls = METHOD_SETTINGS[study.method]
         method_settings = _build(settings_cls, data.pop(study.method, {}), study.method, source)
+        try:
+            pruner = PrunerSettings.from_table(data.pop("pruner", {}))
+        except ValueError as err:
+            raise SpecError(f"{source}: {err}") from None
         if data:
-            known = ["study", "training", study.method]
+            known = ["study", "training", study.method, "pruner"]
             raise SpecError(
                 f"{source}: unknown table(s) {', '.join(f'[{k}]' for k in sorted(data))} for "
                 f"method {study.method!r}. Known tables: {', '.join(f'[{k}]' for k in known)}."
             )
-        spec = cls(study, training, method_settings)
+        spec = cls(study, training, method_settings, pruner)
         spec._check(source)
         return spec
 
@@ -291,6 +303,9 @@ class StudySpec:
                 f"{source}: [taylorglo] form must be one of {', '.join(map(repr, TAYLOR_FORMS))} "
                 f"(the authors' code, or eq. 5 as printed), got {form!r}."
             )
+        every = self.training.eval_every
+        if every is not None and every < 0:
+            raise SpecError(f"{source}: [training] eval_every must be >= 0, got {every}.")
 
     def _check_evaluate(self, source: str, e: EvaluateSettings) -> None:
         if self.study.n_trials is not None or self.study.generations is not None:

@@ -41,12 +41,13 @@ def create_study(spec: StudySpec, storage_url: str) -> optuna.Study:
     validate_spec(spec)
     storage = open_storage(storage_url)
     study = optuna.create_study(
-        study_name=spec.name, storage=storage, direction="maximize", load_if_exists=True
+        study_name=spec.name, storage=storage, direction="maximize", load_if_exists=True,
+        pruner=spec.pruner.make(),
     )
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is None:
         study.set_user_attr(SPEC_ATTR, spec.to_json())
-    elif json.loads(stored) != spec.to_dict():
+    elif spec_from_json(stored).to_dict() != spec.to_dict():  # defaults added since: equal
         changed = _diff(json.loads(stored), spec.to_dict())
         raise StudyError(
             f"Study {spec.name!r} already exists in {redact(storage_url)} with a different spec "
@@ -84,7 +85,7 @@ def load_study(
     storage: optuna.storages.BaseStorage | None = None,
     **storage_options: Any,
 ) -> tuple[optuna.Study, StudySpec]:
-    """Load an optuna-glo study and its spec, with the spec's sampler attached.
+    """Load an optuna-glo study and its spec, with the spec's sampler and pruner attached.
 
     ``storage`` is the storage of ``storage_url``, if the caller opened it already; otherwise
     it is opened with ``storage_options`` (see :func:`~optuna_glo.runtime.storage.open_storage`:
@@ -114,7 +115,8 @@ def load_study(
     spec = spec_from_json(stored)
     if with_sampler:
         study = optuna.load_study(
-            study_name=study_name, storage=storage, sampler=make_sampler(spec)
+            study_name=study_name, storage=storage, sampler=make_sampler(spec),
+            pruner=spec.pruner.make(),
         )
     return study, spec
 

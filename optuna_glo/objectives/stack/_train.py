@@ -22,12 +22,15 @@ from optuna_glo.objectives._device import device_name, resolve_device
 from optuna_glo.objectives._loop import (
     DIVERGED_FITNESS,
     AbortRule,
+    OnEval,
     TrainResult,
     check_options,
+    relabel,
     retry_aborted,
     train_loop,
 )
 from optuna_glo.objectives._objective import LossSearchObjective, record_result
+from optuna_glo.objectives._report import TrialReporter
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import train
 from optuna_glo.objectives.stack._autotune import (
@@ -61,6 +64,7 @@ def train_stack(
     abort_rule: AbortRule | None = None,
     evaluate_test: bool = False,
     on_step: Callable[[int], None] | None = None,
+    on_eval: OnEval | None = None,
     amp: bool = False,
     compile: bool = False,
 ) -> list[TrainResult]:
@@ -69,6 +73,7 @@ def train_stack(
     Member ``j`` is trained as ``train(task, losses[j], seed=seeds[j], data_seed=data_seed,
     abort_rule=abort_rule, ...)`` trains it (dropout masks excepted: see
     :mod:`optuna_glo.objectives.stack`); members the abort rule stops are retried together.
+    ``on_eval`` sees the members as indices of ``seeds``; a member it stops leaves the stack.
     ``data`` must already be on ``device``.
 
     Returns:
@@ -84,7 +89,7 @@ def train_stack(
         return train_loop(
             stack, task, data, steps=steps, data_seed=data_seed + offset, device=device,
             eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
-            evaluate_test=evaluate_test, on_step=on_step,
+            evaluate_test=evaluate_test, on_step=on_step, on_eval=relabel(on_eval, members),
         )
 
     return retry_aborted(attempt, len(seeds), abort_rule)
@@ -132,6 +137,7 @@ def train_candidates(
     autotune: bool | Path = True,
     measure: Measure | None = None,
     on_step: Callable[[int], None] | None = None,
+    on_eval: OnEval | None = None,
     on_choice: Callable[[PathChoice], None] | None = None,
 ) -> list[TrainResult]:
     """Train ``k`` candidates of ``task`` (one per loss and seed) and measure each.
@@ -170,6 +176,9 @@ def train_candidates(
         measure: Replaces :func:`~optuna_glo.objectives.stack.measure_paths` for the automatic
             choice (tests).
         on_step: Called with the steps done (of the current stack or model) after each step.
+        on_eval: Called at each checkpoint of ``eval_every`` with the step, the candidates still
+            training (indices into ``losses_or_thetas``) and their accuracies; the candidates it
+            returns stop there, pruned (an Optuna pruner: see :func:`train_trials`).
         on_choice: Called with the :class:`PathChoice` made for each group trained together.
 
     Returns:
@@ -206,7 +215,7 @@ def train_candidates(
             results[i] = train(
                 task, losses[i], steps=steps, seed=seeds[i], data_seed=data_seeds[i], device=dev,
                 data=data, abort_rule=abort_rule, eval_every=eval_every, eval_on=eval_on,
-                evaluate_test=evaluate_test, on_step=on_step,
+                evaluate_test=evaluate_test, on_step=on_step, on_eval=relabel(on_eval, [i]),
             )
 
     if path == "sequential" or (path == "auto" and not task.vectorizable):
@@ -246,7 +255,7 @@ def train_candidates(
                 task, [losses[i] for i in members], [seeds[i] for i in members], data,
                 steps=steps, data_seed=ds, device=dev, abort_rule=abort_rule,
                 eval_every=eval_every, eval_on=eval_on, evaluate_test=evaluate_test,
-                on_step=on_step, amp=amp, compile=compile,
+                on_step=on_step, on_eval=relabel(on_eval, members), amp=amp, compile=compile,
             )
             for i, result in zip(members, out, strict=True):
                 results[i] = result
@@ -275,13 +284,16 @@ def train_trials(
     population_batch: int | None = None,
     path: PathName = "auto",
     on_choice: Callable[[PathChoice], None] | None = None,
-) -> list[float]:
+) -> list[float | optuna.TrialPruned]:
     """The batch form of ``objective(trial)``: the values of ``trials``, trained together.
 
     Each trial's loss, seed and recorded user attributes are exactly those
     :class:`~optuna_glo.objectives.LossSearchObjective` gives it one at a time; the candidates
     that can train are trained by :func:`train_candidates` (one model stack when they share a
-    seed, i.e. with common random numbers, and the device measured it faster).
+    seed, i.e. with common random numbers, and the device measured it faster). Each candidate
+    reports its validation accuracy to its trial at the objective's checkpoints; one the study's
+    pruner prunes leaves the stack, and its entry is the ``optuna.TrialPruned`` that
+    ``objective(trial)`` would have raised (tell it as ``TrialState.PRUNED``).
 
     Args:
         objective: The study's objective (task, loss per trial, steps, seeds, device).
@@ -290,7 +302,7 @@ def train_trials(
         path: ``"auto"``, ``"vectorized"`` or ``"sequential"`` (see :func:`train_candidates`).
         on_choice: Called with the path chosen for each group trained together.
     """
-    values: list[float] = [DIVERGED_FITNESS] * len(trials)
+    values: list[float | optuna.TrialPruned] = [DIVERGED_FITNESS] * len(trials)
     todo: list[int] = []
     losses: list[nn.Module] = []
     seeds: list[int] = []
@@ -304,12 +316,14 @@ def train_trials(
         seeds.append(objective.seed_of(trial))
     if not todo:
         return values
+    reporter = TrialReporter([trials[i] for i in todo])
     results = train_candidates(
         objective.task, losses, seeds, steps=objective.steps, device=objective.device,
         data=objective.data, data_dir=objective.data_dir, abort_rule=objective.abort_rule,
-        population_batch=population_batch, path=path, on_choice=on_choice,
+        population_batch=population_batch, path=path, eval_every=objective.eval_every,
+        on_eval=reporter.on_eval, on_choice=on_choice,
     )
-    for i, result in zip(todo, results, strict=True):
+    for j, (i, result) in enumerate(zip(todo, results, strict=True)):
         record_result(trials[i], result)
-        values[i] = result.value
+        values[i] = reporter.outcome(j, result)
     return values

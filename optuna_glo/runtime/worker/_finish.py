@@ -19,6 +19,9 @@ from optuna_glo.runtime.storage import StorageError
 from optuna_glo.runtime.worker._log import log
 from optuna_glo.runtime.worker._reconnect import Reconnect
 
+#: What a trained trial is told: its value, or the ``optuna.TrialPruned`` its pruner raised.
+Outcome = float | optuna.TrialPruned
+
 #: Seconds a stopped worker keeps trying to give its trials back while the database is away.
 #: After that their heartbeats stop, and other workers re-run them after the grace period.
 GIVE_BACK_TIMEOUT = 5.0
@@ -46,11 +49,14 @@ class Finisher:
         self._reconnect = reconnect
         self._stop = stop
 
-    def tell(self, trial: optuna.trial.Trial, value: float) -> optuna.trial.FrozenTrial | None:
-        """Tell the result, once the database is reachable; ``None`` if it went to no trial."""
+    def tell(self, trial: optuna.trial.Trial, value: Outcome) -> optuna.trial.FrozenTrial | None:
+        """Tell the result, once the database is reachable; ``None`` if it went to no trial.
+
+        A pruned trial is told ``PRUNED`` (Optuna values it at its last reported accuracy).
+        """
         frozen = self._reconnect.call(
             f"telling trial {trial.number}",
-            lambda: self._study.tell(trial, value, skip_if_finished=True),
+            lambda: _tell(self._study, trial, value),
             stop=self._stop,
         )
         if frozen.state != TrialState.FAIL:
@@ -64,7 +70,7 @@ class Finisher:
         )
 
     def _tell_retry(
-        self, trial: optuna.trial.Trial, value: float
+        self, trial: optuna.trial.Trial, value: Outcome
     ) -> optuna.trial.FrozenTrial | None:
         study = self._study
         with budget_lock(self._storage, study._study_id):
@@ -78,9 +84,12 @@ class Finisher:
                     continue
                 for key, attr in trial.user_attrs.items():
                     study._storage.set_trial_user_attr(waiting._trial_id, key, attr)
+                reported = study._storage.get_trial(trial._trial_id).intermediate_values
+                for step, accuracy in reported.items():
+                    study._storage.set_trial_intermediate_value(waiting._trial_id, step, accuracy)
                 log(f"trial {trial.number} was failed as stale while its result was on the way; "
                     f"its result goes to its retry, trial {waiting.number}")
-                return study.tell(waiting.number, value)
+                return _tell(study, waiting.number, value)
         log(f"trial {trial.number} was failed as stale while it ran; its retry is re-running it")
         return None
 
@@ -139,3 +148,12 @@ class Finisher:
             )
             self._study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             return True
+
+
+def _tell(study: optuna.Study, trial: optuna.trial.Trial | int, value: Outcome) -> (
+    optuna.trial.FrozenTrial
+):
+    """``study.tell`` of a value, or of ``PRUNED`` for a pruned trial."""
+    if isinstance(value, optuna.TrialPruned):
+        return study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
+    return study.tell(trial, value, skip_if_finished=True)

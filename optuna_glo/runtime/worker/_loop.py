@@ -27,7 +27,7 @@ from optuna_glo.runtime.storage import is_connection_error, open_storage
 from optuna_glo.runtime.study import load_study
 from optuna_glo.runtime.worker._beats import beats_for
 from optuna_glo.runtime.worker._claim import Claimer, Wait
-from optuna_glo.runtime.worker._finish import Finisher
+from optuna_glo.runtime.worker._finish import Finisher, Outcome
 from optuna_glo.runtime.worker._heartbeat import Heartbeat
 from optuna_glo.runtime.worker._log import log
 from optuna_glo.runtime.worker._options import BatchObjective, Objective, WorkerOptions
@@ -99,17 +99,26 @@ def _work(w: _Worker) -> None:
 
 def _train(
     objective: Objective, trials: Sequence[optuna.trial.Trial], population_batch: int | None
-) -> list[float]:
-    """The trials' values: one model stack (batch mode), the objective's own ``train_batch``
+) -> list[Outcome]:
+    """The trials' outcomes: one model stack (batch mode), the objective's own ``train_batch``
     (:class:`~optuna_glo.runtime.worker._options.BatchObjective`), or trial by trial. EPBT/PBT
-    children start from their parents' weights: :class:`PopulationObjective` stacks them."""
+    children start from their parents' weights: :class:`PopulationObjective` stacks them.
+
+    A trial the study's pruner stopped has its ``optuna.TrialPruned`` in place of a value.
+    """
     if len(trials) > 1 and isinstance(objective, PopulationObjective):
-        return objective.train_trials(trials, population_batch=population_batch)
+        return list(objective.train_trials(trials, population_batch=population_batch))
     if len(trials) > 1 and isinstance(objective, LossSearchObjective):
         return train_trials(objective, trials, population_batch=population_batch)
     if len(trials) > 1 and isinstance(objective, BatchObjective):
         return list(objective.train_batch(trials))
-    return [objective(trial) for trial in trials]
+    outcomes: list[Outcome] = []
+    for trial in trials:
+        try:
+            outcomes.append(objective(trial))
+        except optuna.TrialPruned as pruned:
+            outcomes.append(pruned)
+    return outcomes
 
 
 def _numbers(trials: Sequence[optuna.trial.Trial]) -> str:
@@ -175,7 +184,7 @@ class _Worker:
         assert self.options.heartbeat_interval is not None  # no waiting without heartbeats
         pause(min(self.options.heartbeat_interval, 5), self.signals.stopping)
 
-    def train(self, batch: list[optuna.trial.Trial]) -> list[float] | GiveBack:
+    def train(self, batch: list[optuna.trial.Trial]) -> list[Outcome] | GiveBack:
         """The batch's values, or why it goes back: the one place exceptions become outcomes."""
         try:
             with self.signals.trial_running():
@@ -194,9 +203,9 @@ class _Worker:
             raise
 
     def finish(
-        self, batch: list[optuna.trial.Trial], outcome: list[float] | GiveBack
+        self, batch: list[optuna.trial.Trial], outcome: list[Outcome] | GiveBack
     ) -> list[optuna.trial.FrozenTrial | None]:
-        """Tell the values (after the before-tell hooks), or give the batch back."""
+        """Tell the values or prunings (after the before-tell hooks), or give the batch back."""
         if isinstance(outcome, GiveBack):
             if outcome.why:
                 log(outcome.why)
