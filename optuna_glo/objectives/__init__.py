@@ -14,7 +14,9 @@ from optuna_glo.objectives._device import device_name, resolve_device
 from optuna_glo.objectives._loop import DIVERGED_FITNESS, AbortRule, TrainResult
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
 from optuna_glo.objectives._objective import (
+    CRN_MODES,
     FixedLossObjective,
+    GenerationOf,
     LossSearchObjective,
     SuggestLoss,
     UntrainableReason,
@@ -38,6 +40,7 @@ from optuna_glo.objectives.stack import (
 )
 
 __all__ = [
+    "CRN_MODES",
     "DATASETS",
     "DIVERGED_FITNESS",
     "MLP",
@@ -47,6 +50,7 @@ __all__ = [
     "DataUnavailableError",
     "DatasetInfo",
     "FixedLossObjective",
+    "GenerationOf",
     "LossSearchObjective",
     "MemoryPlan",
     "ModelStack",

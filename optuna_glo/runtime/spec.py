@@ -34,6 +34,7 @@ from typing import Any
 
 from optuna_glo.keys import UNRECORDED_TAYLOR_FORM
 from optuna_glo.losses import DEFAULT_TAYLOR_FORM, TAYLOR_FORMS
+from optuna_glo.objectives import CRN_MODES
 
 
 class SpecError(ValueError):
@@ -56,9 +57,12 @@ class TrainingSettings:
     Attributes:
         steps: Partial-training steps per candidate (default: the task recipe's).
         lr: Learning rate (default: the task recipe's, tuned for cross-entropy on our own tasks).
-        common_random_numbers: All candidates share one model initialisation and batch order
-            (seeded by ``[study] seed``), so they are compared on equal terms. When false, the
-            trial number varies both.
+        common_random_numbers: Which candidates share one model initialisation and batch order,
+            so they are compared on equal terms (``objectives.CRN_MODES``): ``"generation"``
+            (default: those of one generation, each generation new ones, seeded by ``[study]
+            seed`` and the generation), ``"study"`` (all, one seed) or ``"none"`` (the trial
+            number varies both). The boolean of older specs reads as ``true`` = ``"study"``,
+            ``false`` = ``"none"``.
         abort_retry: TaylorGLO's abort-and-retry rule, off by default.
         population_batch: Workers train up to this many trials together as one population
             (within one CMA-ES generation; vectorized where the device measured it faster);
@@ -67,7 +71,7 @@ class TrainingSettings:
 
     steps: int | None = None
     lr: float | None = None
-    common_random_numbers: bool = True
+    common_random_numbers: str = "generation"
     abort_retry: AbortRetrySettings | None = None
     population_batch: int | None = None
 
@@ -220,7 +224,10 @@ class StudySpec:
                 f"{source}: [study] method = {study.method!r} is unknown. Known methods: "
                 f"{', '.join(sorted(METHOD_SETTINGS))}."
             )
-        training = _build(TrainingSettings, data.pop("training", {}), "training", source)
+        training_table = data.pop("training", {})
+        if isinstance(training_table, dict):
+            training_table = _legacy_crn(training_table)
+        training = _build(TrainingSettings, training_table, "training", source)
         settings_cls = METHOD_SETTINGS[study.method]
         method_settings = _build(settings_cls, data.pop(study.method, {}), study.method, source)
         if data:
@@ -255,6 +262,12 @@ class StudySpec:
             raise SpecError(f"{source}: [training] population_batch must be >= 1, got {batch}.")
         if self.training.lr is not None and self.training.lr <= 0:
             raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
+        crn = self.training.common_random_numbers
+        if crn not in CRN_MODES:
+            raise SpecError(
+                f"{source}: [training] common_random_numbers must be one of "
+                f"{', '.join(map(repr, CRN_MODES))}, got {crn!r}."
+            )
         if not s.name:
             raise SpecError(f"{source}: [study] name must not be empty.")
         form = getattr(self.method_settings, "form", None)
@@ -276,6 +289,14 @@ class StudySpec:
             raise SpecError(f"{source}: [evaluate] steps must all be >= 1, got {list(e.steps)}.")
         if e.split not in ("test", "val"):
             raise SpecError(f"{source}: [evaluate] split must be 'test' or 'val', got {e.split!r}.")
+
+
+def _legacy_crn(table: dict[str, Any]) -> dict[str, Any]:
+    """``[training] common_random_numbers`` as a mode: the boolean of older specs, translated."""
+    value = table.get("common_random_numbers")
+    if isinstance(value, bool):
+        return {**table, "common_random_numbers": "study" if value else "none"}
+    return table
 
 
 def load_spec(path: str | Path) -> StudySpec:

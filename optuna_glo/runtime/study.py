@@ -136,7 +136,7 @@ def measure_baseline(
 
     task = spec_task(spec)
     steps = spec.training.steps or task.recipe.partial_steps
-    seed = training_seed(spec.study.seed, 0, common_random_numbers=True)
+    seed = training_seed(spec.study.seed, 0, "study")
     result = train(
         task, CrossEntropy(), steps=steps, seed=seed, device=device, data_dir=data_dir,
         download=download,
