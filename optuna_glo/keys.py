@@ -22,6 +22,11 @@ THETA_BOUNDS = (-20.0, 20.0)
 #: optuna-glo recorded the form, every TaylorGLO loss it made was an eq. 5 loss.
 UNRECORDED_TAYLOR_FORM = "eq5"
 
+#: TaylorGLO's optional learning-rate dimension (``[taylorglo] search_lr``): CMA-ES samples this
+#: coordinate in the thetas' bounds, and ``suggest.suggest_taylor_lr`` maps it linearly onto
+#: [log low, log high] of the spec's rates, so the learning rate is searched on a log scale.
+LR_COORDINATE_PARAM = "taylor_lr_coordinate"
+
 #: Prefix of GLO's coefficient-phase parameter names: ``glo_c0``, ``glo_c1``, ...
 COEFFICIENT_PREFIX = "glo_c"
 
@@ -82,7 +87,15 @@ CACHED_FROM_ATTR = "loss_cached_from"
 #: Why a tree was scored without training (no x, no y, constant in y).
 UNTRAINABLE_ATTR = "loss_untrainable"
 
+#: The learning rate a trial's candidate trains with, when the search chose it (absent: the task's).
+LR_ATTR = "lr"
+
 # -- Trial system attributes
+
+#: The CMA-ES generation a trial's candidate was drawn from (``samplers.cmaes``).
+CMA_GENERATION_KEY = "cma:generation"
+#: A GP trial's generation: ``optuna.samplers.BaseGASampler``'s key of the GP sampler.
+GP_GENERATION_KEY = "GeneticProgrammingSampler:generation"
 
 #: The GP sampler's tree text, written in ``before_trial``; read back with the project's parser.
 TREE_KEY = "GeneticProgrammingSampler:tree"

@@ -7,7 +7,7 @@ import pytest
 
 from optuna_glo.keys import UNTRAINABLE_ATTR
 from optuna_glo.losses import TAYLORGLO_MNIST_THETA
-from optuna_glo.objectives import evaluate_trials
+from optuna_glo.objectives import train_trials
 from optuna_glo.runtime.methods import make_objective
 from optuna_glo.runtime.spec import StudySpec
 
@@ -35,7 +35,7 @@ def test_a_candidate_that_fails_the_invariant_is_skipped_untrained(batched: bool
     study = optuna.create_study(direction="maximize")
     trials = _trials(study)
     if batched:
-        values = evaluate_trials(objective, trials, path="sequential")
+        values = train_trials(objective, trials, path="sequential")
     else:
         values = [objective(trial) for trial in trials]
     for trial, value in zip(trials, values, strict=True):

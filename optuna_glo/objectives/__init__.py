@@ -14,7 +14,9 @@ from optuna_glo.objectives._device import device_name, resolve_device
 from optuna_glo.objectives._loop import DIVERGED_FITNESS, AbortRule, TrainResult
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
 from optuna_glo.objectives._objective import (
+    CRN_MODES,
     FixedLossObjective,
+    GenerationOf,
     LossSearchObjective,
     SuggestLoss,
     TaskData,
@@ -46,6 +48,7 @@ from optuna_glo.objectives.stack import (
 )
 
 __all__ = [
+    "CRN_MODES",
     "DATASETS",
     "DIVERGED_FITNESS",
     "MLP",
@@ -55,6 +58,7 @@ __all__ = [
     "DataUnavailableError",
     "DatasetInfo",
     "FixedLossObjective",
+    "GenerationOf",
     "LossSearchObjective",
     "MemoryPlan",
     "ModelStack",

@@ -33,15 +33,44 @@ SuggestLoss = Callable[["optuna.trial.Trial"], nn.Module | None]
 UntrainableReason = Callable[[nn.Module, int], str | None]
 
 
-def training_seed(study_seed: int, trial_number: int, common_random_numbers: bool) -> int:
+#: Turns a trial into the generation of the search it belongs to (``None``: it has none). The
+#: runtime layer builds it from the sampler's attrs (``keys.CMA_GENERATION_KEY`` and others), so
+#: this layer never imports a sampler.
+GenerationOf = Callable[["optuna.trial.BaseTrial"], int | None]
+
+#: ``[training] common_random_numbers``: which candidates share initial weights and batches.
+#: ``"generation"`` (the default of searches): those of one generation, each generation new ones,
+#: so candidates are compared on equal terms and a winner cannot be fitted to one seed (issue 12,
+#: 2a). ``"study"``: every candidate of the study, one seed. ``"none"``: every trial its own.
+CRN_MODES = ("generation", "study", "none")
+
+
+def training_seed(
+    study_seed: int, trial_number: int, common_random_numbers: str, generation: int | None = None
+) -> int:
     """The seed of a trial's training run.
 
-    With common random numbers every candidate gets the study seed: the same initial weights, the
-    same batches, the same dropout masks, so only the loss differs between candidates.
+    With common random numbers candidates share a seed: the same initial weights, the same
+    batches, the same dropout masks, so only the loss differs between them. Per generation, the
+    seed of generation ``g`` is ``study_seed + SEED_STRIDE * (g + 1)``; a trial without a
+    generation (e.g. one enqueued by hand, or a sampler without generations) gets the study's.
+
+    Args:
+        study_seed: The study seed.
+        trial_number: The trial's number (``"none"``: its seed follows from it).
+        common_random_numbers: One of :data:`CRN_MODES`.
+        generation: The trial's generation (``"generation"`` mode).
     """
-    if common_random_numbers:
-        return study_seed
-    return study_seed + SEED_STRIDE * (trial_number + 1)
+    if common_random_numbers not in CRN_MODES:
+        raise ValueError(
+            f"`common_random_numbers` must be one of {', '.join(map(repr, CRN_MODES))}. The "
+            f"specified `common_random_numbers` is {common_random_numbers!r}."
+        )
+    if common_random_numbers == "none":
+        return study_seed + SEED_STRIDE * (trial_number + 1)
+    if common_random_numbers == "generation" and generation is not None:
+        return study_seed + SEED_STRIDE * (generation + 1)
+    return study_seed
 
 
 def record_result(trial: optuna.trial.BaseTrial, result: TrainResult) -> None:
@@ -103,7 +132,10 @@ class LossSearchObjective(TaskData):
         suggest_loss: Turns a trial into its candidate loss.
         steps: Partial-training steps (default: the recipe's).
         seed: The study seed.
-        common_random_numbers: Give every candidate the same initialisation and batches.
+        common_random_numbers: Which candidates share initialisation and batches
+            (:data:`CRN_MODES`).
+        generation_of: A trial's generation (``"generation"`` mode); default: none, so every
+            candidate shares the study seed.
         abort_rule: TaylorGLO's abort-and-retry rule, or ``None``.
         untrainable_reason: A check before training: a candidate it gives a reason for gets
             fitness 0 untrained, and the reason in its user attribute ``"loss_untrainable"``.
@@ -122,7 +154,8 @@ class LossSearchObjective(TaskData):
         *,
         steps: int | None = None,
         seed: int = 0,
-        common_random_numbers: bool = True,
+        common_random_numbers: str = "generation",
+        generation_of: GenerationOf | None = None,
         abort_rule: AbortRule | None = None,
         untrainable_reason: UntrainableReason | None = None,
         eval_every: int | None = None,
@@ -134,7 +167,9 @@ class LossSearchObjective(TaskData):
         self.suggest_loss = suggest_loss
         self.steps = steps if steps is not None else task.recipe.partial_steps
         self.seed = seed
+        training_seed(seed, 0, common_random_numbers)  # an unknown mode fails here
         self.common_random_numbers = common_random_numbers
+        self.generation_of = generation_of
         self.abort_rule = abort_rule
         self.untrainable_reason = untrainable_reason
         self.eval_every = checkpoint_interval(self.steps, eval_every)
@@ -166,7 +201,8 @@ class LossSearchObjective(TaskData):
 
     def seed_of(self, trial: optuna.trial.BaseTrial) -> int:
         """The seed of ``trial``'s training run."""
-        return training_seed(self.seed, trial.number, self.common_random_numbers)
+        generation = self.generation_of(trial) if self.generation_of is not None else None
+        return training_seed(self.seed, trial.number, self.common_random_numbers, generation)
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
         """The candidate's validation accuracy; raises ``optuna.TrialPruned`` if pruned."""

@@ -17,11 +17,17 @@ from typing import TypeVar
 import optuna
 from torch import nn
 
-from optuna_glo.keys import SGD_LR_PARAM, SGD_MOMENTUM_PARAM
+from optuna_glo.keys import (
+    CMA_GENERATION_KEY,
+    GP_GENERATION_KEY,
+    SGD_LR_PARAM,
+    SGD_MOMENTUM_PARAM,
+)
 from optuna_glo.losses import CrossEntropy, TaylorGLOLoss, get_loss, invariant_violation
 from optuna_glo.objectives import (
     AbortRule,
     FixedLossObjective,
+    GenerationOf,
     LossSearchObjective,
     SegmentTrainer,
     SuggestLoss,
@@ -38,6 +44,7 @@ from optuna_glo.samplers import (
     GLOSampler,
     taylorglo_sampler,
 )
+from optuna_glo.samplers.gp import trial_system_attrs
 from optuna_glo.samplers.pbt import (
     PBT_TAYLOR_INIT,
     SGD_LR_BOUNDS,
@@ -70,6 +77,7 @@ class Method:
     make_suggest_loss: Callable[[StudySpec], SuggestLoss] | None = None
     make_objective: Callable[..., FixedLossObjective | PopulationObjective] | None = None
     make_untrainable_reason: Callable[[StudySpec], UntrainableReason | None] | None = None
+    make_generation_of: Callable[[StudySpec], GenerationOf] | None = None
 
 
 _SettingsT = TypeVar("_SettingsT")
@@ -106,6 +114,33 @@ def _taylorglo_untrainable(spec: StudySpec) -> UntrainableReason | None:
         return invariant_violation(loss, n_classes) if isinstance(loss, TaylorGLOLoss) else None
 
     return reason
+
+
+def _stored_generation(attrs: dict[str, object], key: str) -> int | None:
+    """The generation under ``key``: only an int >= 0 (attrs come from a shared database)."""
+    value = attrs.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _taylorglo_generation(spec: StudySpec) -> GenerationOf:
+    return lambda trial: _stored_generation(trial_system_attrs(trial), CMA_GENERATION_KEY)
+
+
+def _glo_generation(spec: StudySpec) -> GenerationOf:
+    # Coefficient-phase generations (CMA-ES, numbered from 0) follow the discovery generations.
+    offset = spec.study.generations or 0
+
+    def generation(trial: optuna.trial.BaseTrial) -> int | None:
+        attrs = trial_system_attrs(trial)
+        gp = _stored_generation(attrs, GP_GENERATION_KEY)
+        if gp is not None:
+            return gp
+        cma = _stored_generation(attrs, CMA_GENERATION_KEY)
+        return None if cma is None else offset + cma
+
+    return generation
 
 
 def _glo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
@@ -235,9 +270,11 @@ def _population_objective(
 METHODS: dict[str, Method] = {
     "taylorglo": Method(
         _taylorglo_sampler, make_suggest_loss=_taylorglo_suggest,
-        make_untrainable_reason=_taylorglo_untrainable,
+        make_untrainable_reason=_taylorglo_untrainable, make_generation_of=_taylorglo_generation,
     ),
-    "glo": Method(_glo_sampler, make_suggest_loss=_glo_suggest),
+    "glo": Method(
+        _glo_sampler, make_suggest_loss=_glo_suggest, make_generation_of=_glo_generation
+    ),
     "evaluate": Method(_evaluate_sampler, make_objective=_evaluate_objective),
     "epbt": Method(_epbt_sampler, make_objective=_population_objective),
     "pbt": Method(_pbt_sampler, make_objective=_population_objective),
@@ -281,12 +318,14 @@ def make_objective(
     ar = spec.training.abort_retry
     abort_rule = AbortRule(**dataclasses.asdict(ar)) if ar is not None else None
     untrainable = method.make_untrainable_reason
+    generation_of = method.make_generation_of
     return LossSearchObjective(
         task,
         method.make_suggest_loss(spec),
         steps=spec.training.steps,
         seed=spec.study.seed,
         common_random_numbers=spec.training.common_random_numbers,
+        generation_of=generation_of(spec) if generation_of is not None else None,
         abort_rule=abort_rule,
         untrainable_reason=untrainable(spec) if untrainable is not None else None,
         eval_every=spec.training.eval_every,

@@ -34,6 +34,7 @@ from typing import Any
 
 from optuna_glo.keys import MAX_TRIALS, UNRECORDED_TAYLOR_FORM
 from optuna_glo.losses import DEFAULT_TAYLOR_FORM, TAYLOR_FORMS
+from optuna_glo.objectives import CRN_MODES
 from optuna_glo.runtime._spec_ranges import check_ranges
 from optuna_glo.runtime.pruners import PrunerSettings
 from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings, check_population
@@ -59,9 +60,12 @@ class TrainingSettings:
     Attributes:
         steps: Partial-training steps per candidate (default: the task recipe's).
         lr: Learning rate (default: the task recipe's, tuned for cross-entropy on our own tasks).
-        common_random_numbers: All candidates share one model initialisation and batch order
-            (seeded by ``[study] seed``), so they are compared on equal terms. When false, the
-            trial number varies both.
+        common_random_numbers: Which candidates share one model initialisation and batch order,
+            so they are compared on equal terms (``objectives.CRN_MODES``): ``"generation"``
+            (default: those of one generation, each generation new ones, seeded by ``[study]
+            seed`` and the generation), ``"study"`` (all, one seed) or ``"none"`` (the trial
+            number varies both). The boolean of older specs reads as ``true`` = ``"study"``,
+            ``false`` = ``"none"``.
         abort_retry: TaylorGLO's abort-and-retry rule, off by default.
         population_batch: Workers train up to this many trials together as one population
             (within one CMA-ES generation; vectorized where the device measured it faster);
@@ -73,7 +77,7 @@ class TrainingSettings:
 
     steps: int | None = None
     lr: float | None = None
-    common_random_numbers: bool = True
+    common_random_numbers: str = "generation"
     abort_retry: AbortRetrySettings | None = None
     population_batch: int | None = None
     eval_every: int | None = None
@@ -241,7 +245,10 @@ class StudySpec:
                 f"{source}: [study] method = {study.method!r} is unknown. Known methods: "
                 f"{', '.join(sorted(METHOD_SETTINGS))}."
             )
-        training = _build(TrainingSettings, data.pop("training", {}), "training", source)
+        training_table = data.pop("training", {})
+        if isinstance(training_table, dict):
+            training_table = _legacy_crn(training_table)
+        training = _build(TrainingSettings, training_table, "training", source)
         settings_cls = METHOD_SETTINGS[study.method]
         method_settings = _build(settings_cls, data.pop(study.method, {}), study.method, source)
         try:
@@ -297,6 +304,12 @@ class StudySpec:
                 f"{source}: [training.abort_retry] check_step must be less than [training] steps "
                 f"({steps}). The specified value is {abort.check_step}."
             )
+        crn = self.training.common_random_numbers
+        if crn not in CRN_MODES:
+            raise SpecError(
+                f"{source}: [training] common_random_numbers must be one of "
+                f"{', '.join(map(repr, CRN_MODES))}, got {crn!r}."
+            )
         form = getattr(self.method_settings, "form", None)
         if isinstance(self.method_settings, TaylorGLOSettings) and form not in TAYLOR_FORMS:
             raise SpecError(
@@ -313,6 +326,14 @@ class StudySpec:
                 f"{source}: method 'evaluate' trains every loss x steps x seed once; its budget "
                 "comes from [evaluate], so [study] takes no `n_trials` or `generations`."
             )
+
+
+def _legacy_crn(table: dict[str, Any]) -> dict[str, Any]:
+    """``[training] common_random_numbers`` as a mode: the boolean of older specs, translated."""
+    value = table.get("common_random_numbers")
+    if isinstance(value, bool):
+        return {**table, "common_random_numbers": "study" if value else "none"}
+    return table
 
 
 def load_spec(path: str | Path) -> StudySpec:

@@ -140,7 +140,7 @@ def measure_baseline(
 
     task = spec_task(spec)
     steps = spec.training.steps or task.recipe.partial_steps
-    seed = training_seed(spec.study.seed, 0, common_random_numbers=True)
+    seed = training_seed(spec.study.seed, 0, "study")
     population = spec.method_settings
     data = None
     if isinstance(population, (EPBTSettings, PBTSettings)):

@@ -28,8 +28,10 @@ import cmaes
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_glo.keys import CMA_GENERATION_KEY
+
 #: Trial system attr: the CMA-ES generation the trial's candidate was drawn from.
-GENERATION_KEY = "cma:generation"
+GENERATION_KEY = CMA_GENERATION_KEY
 
 #: cmaes refuses to be told a point with a coordinate this large (``cmaes.CMA.tell``).
 _MAX_ABS_PARAM = 1e32
