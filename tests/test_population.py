@@ -263,3 +263,16 @@ def test_pbt_over_sgd_trains_each_member_with_its_learning_rate_and_momentum(
         checkpoint = load_checkpoint(study, study.trials[number], store)
         assert set(checkpoint.params) == {"sgd_lr", "sgd_momentum"}
         assert checkpoint.optimizer is not None and checkpoint.optimizer["state"], "momentum"
+
+
+def test_population_methods_take_the_taylorglo_form(tmp_path: Path) -> None:
+    from optuna_glo.runtime.spec import SpecError, load_spec
+
+    text = (Path(__file__).parents[1] / "studies" / "epbt-quickstart.toml").read_text()
+    good = tmp_path / "eq5.toml"
+    good.write_text(text.replace("[epbt]\n", "[epbt]\nform = \"eq5\"\n"))
+    assert load_spec(good).method_settings.form == "eq5"  # type: ignore[union-attr]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[epbt]\n", "[epbt]\nform = \"printed\"\n"))
+    with pytest.raises(SpecError, match="form must be 'code'"):
+        load_spec(bad)

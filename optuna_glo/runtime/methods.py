@@ -245,7 +245,10 @@ def _suggest_member(spec: StudySpec, task: Task) -> SuggestMember:
         return sgd
 
     def taylor(trial: optuna.trial.Trial) -> tuple[nn.Module, Task | None]:
-        return suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound), None
+        return (
+            suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound, form=s.form),
+            None,
+        )
 
     return taylor
 

@@ -29,6 +29,9 @@ class EPBTSettings:
     segment_steps: int | None = None
     order: int = 3
     bound: float = 10.0  # EPBT 4.1: [-10, 10]
+    # The TaylorGLO parameterization (EPBT eq. 1 is TaylorGLO's): "code", the TaylorGLO authors'
+    # released code and the default, as for the TaylorGLO method; or "eq5" as printed.
+    form: str = "code"
 
     def n_trials(self, generations: int) -> int:
         """Trials of ``generations`` generations."""
@@ -55,6 +58,9 @@ class PBTSettings:
     segment_steps: int | None = None
     order: int = 3
     bound: float = 10.0  # EPBT 4.1: [-10, 10]
+    # The TaylorGLO parameterization (EPBT eq. 1 is TaylorGLO's): "code", the TaylorGLO authors'
+    # released code and the default, as for the TaylorGLO method; or "eq5" as printed.
+    form: str = "code"
 
     def n_trials(self, generations: int) -> int:
         """Trials of ``generations`` generations."""
@@ -74,6 +80,11 @@ def check_population(
         raise ValueError(
             f"method {method!r} counts its budget in generations: give [study] "
             "`generations` (and no `n_trials`)."
+        )
+    if p.form not in ("code", "eq5"):  # losses.TAYLOR_FORMS
+        raise ValueError(
+            f"{t} form must be 'code' (the TaylorGLO authors' code) or 'eq5' (as printed). The "
+            f"specified form is {p.form!a}."
         )
     if (p.segment_epochs is None) == (p.segment_steps is None):
         raise ValueError(

@@ -52,18 +52,18 @@ class StackLoss(nn.Module):
         if not losses:
             raise ValueError("`losses` must not be empty.")
         self.members = nn.ModuleList(losses)
-        groups: dict[tuple[int, str], list[int]] = {}
+        groups: dict[tuple[int, str, str], list[int]] = {}
         singles: list[int] = []
         for i, loss in enumerate(losses):
             if isinstance(loss, TaylorGLOLoss) and loss.theta.dim() == 1:
-                groups.setdefault((loss.order, loss.reduction), []).append(i)
+                groups.setdefault((loss.order, loss.reduction, loss.form), []).append(i)
             else:
                 singles.append(i)
         self._groups: list[tuple[list[int], TaylorGLOLoss]] = []
         self.stacked = nn.ModuleList()
-        for (_, reduction), idx in groups.items():
+        for (_, reduction, form), idx in groups.items():  # each member keeps its own form
             theta = torch.stack([losses[i].theta for i in idx])  # type: ignore[misc]
-            stacked = TaylorGLOLoss(theta, reduction=reduction)
+            stacked = TaylorGLOLoss(theta, reduction=reduction, form=form)
             self.stacked.append(stacked)
             self._groups.append((idx, stacked))
         self._singles = singles
