@@ -7,11 +7,10 @@ from collections.abc import Iterator
 import optuna
 import pytest
 import torch
-from optuna_glo.objectives._population import evaluate_trials
 from torch import nn
 
 from optuna_glo.losses import CrossEntropy, TaylorGLOLoss
-from optuna_glo.objectives import LossSearchObjective, get_task
+from optuna_glo.objectives import LossSearchObjective, get_task, train_trials
 from optuna_glo.objectives._loop import COLLAPSE_MARGIN, TrainResult, has_collapsed
 
 #: A TaylorGLO theta far outside any search's bounds: finite training, a network at chance.
@@ -64,7 +63,7 @@ def test_a_run_at_chance_is_recorded_as_collapsed_one_by_one() -> None:
 def test_a_run_at_chance_is_recorded_as_collapsed_in_a_population() -> None:
     study = optuna.create_study(direction="maximize")
     trials = [study.ask(), study.ask()]
-    values = evaluate_trials(_objective(), trials, path="vectorized")
+    values = train_trials(_objective(), trials, path="vectorized")
     for trial, value in zip(trials, values, strict=True):
         study.tell(trial, value)
     _check(study)
