@@ -1,4 +1,7 @@
-"""Shared fixtures: a fresh PostgreSQL database on the real server, a fresh SQLite file."""
+"""Shared fixtures: a fresh PostgreSQL database on the real server, a fresh SQLite file.
+
+A test that reaches PostgreSQL without the ``postgres`` marker fails (the hooks of ``_pg``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ from pathlib import Path
 
 import pytest
 from _pg import fresh_database
+from _pg import pytest_runtest_setup as pytest_runtest_setup
+from _pg import pytest_runtest_teardown as pytest_runtest_teardown
+
+pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on small test files
 
 
 @pytest.fixture

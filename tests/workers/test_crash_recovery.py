@@ -24,6 +24,8 @@ from worker_helpers import (
 
 from optuna_glo.runtime.storage import open_storage
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.slow
 def test_sigkilled_worker_trial_is_failed_and_rerun(
