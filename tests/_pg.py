@@ -16,14 +16,46 @@ from urllib.parse import quote
 
 import psycopg2
 import psycopg2.extensions
+import pytest
 
 PG_ADMIN_URL = os.environ.get(
     "OPTUNA_GLO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
+#: The test being set up or run (None between tests); see :func:`require_postgres_marker`.
+_current: pytest.Item | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _current
+    _current = item
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    global _current
+    _current = None
+
+
+def require_postgres_marker() -> None:
+    """Fail the running test unless it carries the ``postgres`` marker.
+
+    Every way to PostgreSQL in the tests goes through this module, which calls this first, so
+    ``pytest -m "not postgres"`` deselects every test that needs PostgreSQL, however it asks for
+    it (a fixture, ``request.getfixturevalue``, a helper). tests/conftest.py installs the hooks.
+    """
+    if _current is not None and _current.get_closest_marker("postgres") is None:
+        pytest.fail(
+            f"{_current.nodeid} uses PostgreSQL but has no `postgres` marker: add "
+            "@pytest.mark.postgres (or pytestmark = pytest.mark.postgres in its module).",
+            pytrace=False,
+        )
+
 
 def admin_connection() -> psycopg2.extensions.connection:
     """An autocommit connection to the server's maintenance database."""
+    require_postgres_marker()
     conn = psycopg2.connect(PG_ADMIN_URL)
     conn.autocommit = True
     return conn
@@ -77,6 +109,7 @@ class PrivateServer:
     """
 
     def __init__(self, root: Path, *, password: str | None = None) -> None:
+        require_postgres_marker()
         self.root = root
         self.data = root / "data"
         self.password = password

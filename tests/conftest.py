@@ -1,5 +1,8 @@
 """Shared fixtures: fresh databases on the real PostgreSQL and Redis servers, a fresh SQLite file,
-a journal file, a gRPC storage proxy."""
+a journal file, a gRPC storage proxy.
+
+A test that reaches PostgreSQL without the ``postgres`` marker fails (the hooks of ``_pg``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,11 @@ from pathlib import Path
 
 import pytest
 from _pg import fresh_database
+from _pg import pytest_runtest_setup as pytest_runtest_setup
+from _pg import pytest_runtest_teardown as pytest_runtest_teardown
 from _storages import fresh_redis_database, grpc_proxy
+
+pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on small test files
 
 
 @pytest.fixture

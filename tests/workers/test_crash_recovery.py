@@ -27,6 +27,8 @@ from worker_helpers import (
 from optuna_glo.keys import GIVEN_BACK_ATTR
 from optuna_glo.runtime.storage import open_storage
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("storage", ALL_STORAGES)

@@ -37,6 +37,7 @@ def private_server() -> Iterator[PrivateServer]:
 
 
 @pytest.mark.slow
+@pytest.mark.postgres  # a private server of its own
 def test_worker_survives_a_database_restart(
     private_server: PrivateServer, make_study: Callable[..., str]
 ) -> None:

@@ -17,6 +17,8 @@ from worker_helpers import (
     wait_for,
 )
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.slow
 def test_launch_without_gpus_runs_the_cpu_workers_asked_for(

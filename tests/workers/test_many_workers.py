@@ -11,6 +11,7 @@ from worker_helpers import assert_budget_exact, finish, trials, worker
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_workers_complete_exactly_the_budget(
     pg_url: str, make_study: Callable[..., str]
 ) -> None:

@@ -52,6 +52,7 @@ def test_unreachable_server_error_hides_the_password() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_password_never_printed_by_create_study_and_worker(
     pg_url: str, make_study: Callable[..., str]
 ) -> None:
