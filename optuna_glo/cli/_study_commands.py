@@ -11,6 +11,7 @@ from optuna_glo.cli._arguments import (
     add_study_arguments,
     add_training_arguments,
     artifact_hooks,
+    check_device,
 )
 from optuna_glo.cli._safe_text import printable
 from optuna_glo.cli._worker_options import add_worker_options, worker_options
@@ -91,6 +92,7 @@ def _work(args: argparse.Namespace, study_name: str, n_trials: int | None) -> No
 
 
 def worker_command(args: argparse.Namespace) -> int:
+    check_device(args)
     _work(args, args.study, args.n_trials)
     return 0
 
@@ -100,6 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
     from optuna_glo.runtime.spec import load_spec
     from optuna_glo.runtime.study import create_study, load_study, measure_baseline
 
+    check_device(args)
     spec = load_spec(args.spec)
     create_study(spec, args.storage)
     _work(args, spec.name, None)

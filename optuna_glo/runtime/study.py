@@ -10,6 +10,7 @@ import optuna
 
 from optuna_glo.keys import SPEC_ATTR
 from optuna_glo.objectives import get_task
+from optuna_glo.runtime._spec_ranges import check_study_name
 from optuna_glo.runtime.methods import make_sampler, spec_task
 from optuna_glo.runtime.spec import EvaluateSettings, SpecError, StudySpec, spec_from_json
 from optuna_glo.runtime.storage import open_storage, redact
@@ -89,6 +90,10 @@ def load_study(
     it is opened with ``storage_options`` (see :func:`~optuna_glo.runtime.storage.open_storage`:
     pool size, heartbeats).
     """
+    try:
+        check_study_name(study_name)
+    except ValueError as err:  # no storage holds such a name (PostgreSQL refuses NUL in queries)
+        raise StudyError(f"No study named {study_name!r}: {err}") from None
     if storage is None:
         storage = open_storage(storage_url, **storage_options)
     try:
