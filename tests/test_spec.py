@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _specs import EVALUATE
 
 from optuna_glo.runtime.spec import METHOD_SETTINGS, SpecError, StudySpec, load_spec, spec_from_json
 from optuna_glo.runtime.study import validate_spec
@@ -84,19 +85,6 @@ def test_round_trip_through_json(tmp_path: Path) -> None:
     assert spec.training.abort_retry is not None
     assert spec.training.abort_retry.min_accuracy == 0.15
     assert StudySpec.from_dict(spec.to_dict()) == spec
-
-
-EVALUATE = """
-[study]
-name = "cmp"
-method = "evaluate"
-task = "digits-mlp"
-
-[evaluate]
-losses = ["baikal", "cross_entropy"]
-steps = [20, 40]
-seeds = 3
-"""
 
 
 def test_evaluate_spec_budget_is_the_grid(tmp_path: Path) -> None:
