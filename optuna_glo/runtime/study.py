@@ -26,10 +26,16 @@ class StudyError(RuntimeError):
 def validate_spec(spec: StudySpec) -> None:
     """Check what the spec refers to: the task exists, the sampler settings are valid."""
     try:
-        get_task(spec.study.task)
+        task = get_task(spec.study.task)
         make_sampler(spec)
     except ValueError as err:
         raise SpecError(f"Spec {spec.name!r}: {err}") from None
+    abort, steps = spec.training.abort_retry, task.recipe.partial_steps
+    if abort is not None and spec.training.steps is None and abort.check_step >= steps:
+        raise SpecError(
+            f"Spec {spec.name!r}: [training.abort_retry] check_step must be less than the steps "
+            f"of task {spec.study.task!r} ({steps}). The specified value is {abort.check_step}."
+        )
 
 
 def create_study(spec: StudySpec, storage_url: str) -> optuna.Study:
