@@ -105,7 +105,7 @@ CASES = [
            "[training] steps must be >= 1 and <= 10,000,000"),
     create("evaluate-steps-0", spec(("steps = [20, 40]", "steps = [20, 0]"), base=EVALUATE),
            "[evaluate] steps must be >= 1"),
-    create("evaluate-seeds-0", spec(base=EVALUATE, extra="seeds = 0\n"),
+    create("evaluate-seeds-0", spec(("seeds = 3", "seeds = 0"), base=EVALUATE),
            "[evaluate] seeds must be >= 1"),
     create("glo-coefficient-population-2",
            spec(base=GLO, extra="[glo]\ncoefficient_population_size = 2\n"),
