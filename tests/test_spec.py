@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from _specs import EVALUATE
 
 from optuna_glo.losses import TaylorGLOLoss
 from optuna_glo.runtime.methods import make_objective
@@ -88,19 +89,6 @@ def test_round_trip_through_json(tmp_path: Path) -> None:
     assert spec.training.abort_retry is not None
     assert spec.training.abort_retry.min_accuracy == 0.15
     assert StudySpec.from_dict(spec.to_dict()) == spec
-
-
-EVALUATE = """
-[study]
-name = "cmp"
-method = "evaluate"
-task = "digits-mlp"
-
-[evaluate]
-losses = ["baikal", "cross_entropy"]
-steps = [20, 40]
-seeds = 3
-"""
 
 
 def test_evaluate_spec_budget_is_the_grid(tmp_path: Path) -> None:

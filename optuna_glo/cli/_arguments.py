@@ -120,6 +120,13 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def check_device(args: argparse.Namespace) -> None:
+    """Refuse a ``--device`` this machine cannot train on before any work is claimed."""
+    from optuna_glo.objectives import resolve_device
+
+    resolve_device(args.device)
+
+
 def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
     """``--no-artifacts`` and ``--artifact-dir`` for commands that run workers."""
     p.add_argument(

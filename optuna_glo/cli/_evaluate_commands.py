@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from optuna_glo.cli._arguments import (
     add_study_arguments,
     add_training_arguments,
     artifact_dir,
+    check_device,
     storage_flag,
 )
 
@@ -100,14 +102,50 @@ def add_parser(subparsers: Any) -> None:
 # ------------------------------------------------------------------------------------ commands
 
 
+#: Most trainings per loss (``--repeats``, ``--tune-repeats``): each is a full-length run.
+MAX_REPEATS = 1_000
+
+
 def _floats(text: str, flag: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ValueError(f"`{flag}` must be comma-separated numbers. It is {text!r}.") from None
-    if not values or any(v <= 0 for v in values):
-        raise ValueError(f"`{flag}` must be positive numbers. It is {text!r}.")
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"`{flag}` must be finite positive numbers. It is {text!r}.")
     return values
+
+
+def _check_out(path: str | None, *, directory: bool) -> None:
+    """``--out`` can be written: a directory (made if missing) or a file, as the command needs."""
+    if path is None:
+        return
+    out = Path(path)
+    if directory and out.exists() and not out.is_dir():
+        raise ValueError(f"`--out` {path!r} is a file; give a directory (made if missing).")
+    if not directory and out.is_dir():
+        raise ValueError(f"`--out` {path!r} is a directory; give the module's file name.")
+
+
+def _check_count(flag: str, value: int | None, high: int) -> None:
+    """``value`` is ``None`` or a whole number in ``[1, high]``."""
+    if value is not None and not 1 <= value <= high:
+        raise ValueError(f"`{flag}` must be >= 1 and <= {high:,}. It is {value}.")
+
+
+def _check_evaluate_args(args: argparse.Namespace) -> list[float]:
+    """Check every number ``evaluate`` was given; the learning-rate factors."""
+    from optuna_glo.keys import MAX_STEPS
+
+    check_device(args)
+    _check_out(args.out, directory=True)
+    _check_count("--repeats", args.repeats, MAX_REPEATS)
+    _check_count("--tune-repeats", args.tune_repeats, MAX_REPEATS)
+    _check_count("--steps", args.steps, MAX_STEPS)
+    _check_count("--eval-every", args.eval_every, MAX_STEPS)
+    if not 0.0 < args.data_portion <= 1.0:  # also refuses nan
+        raise ValueError(f"`--data-portion` must be in (0, 1]. It is {args.data_portion}.")
+    return _floats(args.lr_factors, "--lr-factors")
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
@@ -124,14 +162,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from optuna_glo.runtime.study import load_study
     from optuna_glo.suggest import resolve_loss
 
-    for flag, value in (("--repeats", args.repeats), ("--tune-repeats", args.tune_repeats)):
-        if value < 1:
-            raise ValueError(f"`{flag}` must be >= 1. It is {value}.")
-    if args.steps is not None and args.steps < 1:
-        raise ValueError(f"`--steps` must be >= 1. It is {args.steps}.")
-    if not 0.0 < args.data_portion <= 1.0:
-        raise ValueError(f"`--data-portion` must be in (0, 1]. It is {args.data_portion}.")
-    factors = _floats(args.lr_factors, "--lr-factors")
+    factors = _check_evaluate_args(args)
     study, spec = load_study(args.study, args.storage, with_sampler=False)
     task = make_objective(spec).task
     names = [n for n in args.losses.split(",") if n.strip()]
@@ -178,6 +209,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 
 def plot_command(args: argparse.Namespace) -> int:
+    _check_out(args.out, directory=True)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,6 +228,7 @@ def export_command(args: argparse.Namespace) -> int:
     from optuna_glo.reports.export import export_study
     from optuna_glo.runtime.study import load_study
 
+    _check_out(args.out, directory=False)
     study, _ = load_study(args.study, args.storage, with_sampler=False)
     path = export_study(study, args.out, trial_number=args.trial)
     print(

@@ -12,6 +12,7 @@ from optuna_glo.cli._arguments import (
     add_study_arguments,
     add_training_arguments,
     artifact_hooks,
+    check_device,
     storage_flag,
 )
 from optuna_glo.cli._safe_text import printable
@@ -111,6 +112,7 @@ def _checkpointing_objective(args: argparse.Namespace, study_name: str) -> Any:
 
 
 def worker_command(args: argparse.Namespace) -> int:
+    check_device(args)
     _work(args, args.study, args.n_trials)
     return 0
 
@@ -122,6 +124,7 @@ def run_command(args: argparse.Namespace) -> int:
     from optuna_glo.runtime.spec_population import POPULATION_METHODS
     from optuna_glo.runtime.study import create_study, load_study, measure_baseline
 
+    check_device(args)
     spec = load_spec(args.spec)
     create_study(spec, args.storage)
     _work(args, spec.name, None)

@@ -11,12 +11,28 @@ import torch
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``"auto"`` picks CUDA when present; an unavailable CUDA device is an error."""
+    """``None``/``"auto"`` picks CUDA when present; an unavailable CUDA device is an error.
+
+    Raises:
+        ValueError: ``device`` is not a device name torch knows, or names a CUDA device this
+            machine does not have.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"`device` must be auto, cpu, cuda or cuda:K. The specified device is "
+            f"{str(device)[:100]!r}."
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"`device` is {str(device)!r}, but this machine has no CUDA GPU.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"`device` is {str(device)!r}, but this machine has {torch.cuda.device_count()} "
+            "CUDA GPU(s), numbered from 0."
+        )
     return dev
 
 

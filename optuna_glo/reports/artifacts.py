@@ -116,7 +116,11 @@ def load_evaluations(
         if not key.startswith(EVALUATION_ATTR) or not isinstance(value, dict):
             continue
         out[key] = value
-        names = [n for n in value.get("artifacts", {}) if n.endswith(".json")]
+        artifacts = value.get("artifacts")
+        names = [
+            n for n in (artifacts if isinstance(artifacts, dict) else ())
+            if isinstance(n, str) and n.endswith(".json")
+        ]
         if artifact_dir is None or not names or not Path(artifact_dir).is_dir():
             continue
         try:

@@ -201,6 +201,27 @@ def plot_study(
     out = Path(out_dir)
     written: list[Path] = []
     best = best_trial(study)
+    # Stored reports first: one that optuna-glo did not write stops the command before the rest.
+    evaluations: list[Path] = []
+    for key, report in load_evaluations(study, artifact_dir).items():
+        suffix = key[len(EVALUATION_ATTR) :].replace(":", "_").replace("=", "")
+        try:
+            if not has_runs(report):
+                _logger.warning("Evaluation %r: no runs here to plot (its artifacts are in "
+                                "another --artifact-dir?).", key)
+                continue
+            evaluations.append(plot_evaluation(report, out / f"evaluation{suffix}.png"))
+            if any(row["curve"] for row in report["rows"]):
+                evaluations.append(
+                    plot_training_curves(report, out / f"training_curves{suffix}.png")
+                )
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as err:
+            # Stored data from a shared database: a report optuna-glo did not write.
+            raise ValueError(
+                f"The study's evaluation {key!r} is not a report optuna-glo wrote "
+                f"({type(err).__name__}: {str(err)[:80]}). Run `optuna-glo evaluate` again to "
+                "replace it."
+            ) from None
     written.append(plot_binary_view(
         load_loss(best), out / "best_loss_binary_view.png", label=f"best loss (trial {best.number})"
     ))
@@ -208,16 +229,7 @@ def plot_study(
                                         population_size=population_size))
     written.append(plot_generation_losses(study, out / "generation_best_losses.png",
                                           population_size=population_size))
-    for key, report in load_evaluations(study, artifact_dir).items():
-        if not has_runs(report):
-            _logger.warning("Evaluation %r: no runs here to plot (its artifacts are in another "
-                            "--artifact-dir?).", key)
-            continue
-        suffix = key[len(EVALUATION_ATTR) :].replace(":", "_").replace("=", "")
-        written.append(plot_evaluation(report, out / f"evaluation{suffix}.png"))
-        if any(row["curve"] for row in report["rows"]):
-            written.append(plot_training_curves(report, out / f"training_curves{suffix}.png"))
-    return written
+    return [*written, *evaluations]
 
 
 __all__ = [

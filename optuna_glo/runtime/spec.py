@@ -288,8 +288,7 @@ class StudySpec:
         if self.n_trials > MAX_TRIALS:
             raise SpecError(
                 f"{source}: the budget must be at most {MAX_TRIALS:,} trials (Optuna reads every "
-                f"trial of a study for each ask). The specified spec's budget is "
-                f"{self.n_trials:,}."
+                f"trial of a study for each ask). This spec's budget is {self.n_trials:,}."
             )
         batch, population = self.training.population_batch, self.population_size
         if batch is not None and population is not None and batch > population:
@@ -444,4 +443,3 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
         if o is not type(None)
     )
     raise SpecError(f"{source}: {key} must be {expected}, got {value!r}.")
-

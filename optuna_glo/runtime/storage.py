@@ -360,6 +360,17 @@ def _open_rdb(
             f"Cannot reach {_describe_target(url)}: {reason}. Check that the server is running "
             "and the URL's host, port, user and database are right."
         ) from None
+    except sqlalchemy.exc.DatabaseError as err:  # reached, but not a database (a text file)
+        reason = scrub(str(getattr(err, "orig", err)).strip().splitlines()[0], url)
+        raise StorageError(
+            f"Cannot use {_describe_target(url)} as an Optuna storage: {reason}. Point "
+            "`--storage` at a new file or an existing Optuna database."
+        ) from None
+    except sqlalchemy.exc.NoSuchModuleError:
+        raise StorageError(
+            f"`--storage` {redact(url)!r} names no database SQLAlchemy knows. Use e.g. "
+            "sqlite:///optuna-glo.db or postgresql://USER:PASSWORD@HOST:5432/DBNAME."
+        ) from None
     except ImportError as err:
         missing = getattr(err.__cause__, "name", None) or getattr(err, "name", None)
         raise StorageError(

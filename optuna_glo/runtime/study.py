@@ -10,6 +10,7 @@ import optuna
 
 from optuna_glo.keys import SPEC_ATTR
 from optuna_glo.objectives import get_task
+from optuna_glo.runtime._spec_ranges import check_study_name
 from optuna_glo.runtime.methods import make_sampler, spec_task
 from optuna_glo.runtime.spec import EvaluateSettings, SpecError, StudySpec, spec_from_json
 from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings
@@ -26,10 +27,16 @@ class StudyError(RuntimeError):
 def validate_spec(spec: StudySpec) -> None:
     """Check what the spec refers to: the task exists, the sampler settings are valid."""
     try:
-        get_task(spec.study.task)
+        task = get_task(spec.study.task)
         make_sampler(spec)
     except ValueError as err:
         raise SpecError(f"Spec {spec.name!r}: {err}") from None
+    abort, steps = spec.training.abort_retry, task.recipe.partial_steps
+    if abort is not None and spec.training.steps is None and abort.check_step >= steps:
+        raise SpecError(
+            f"Spec {spec.name!r}: [training.abort_retry] check_step must be less than the steps "
+            f"of task {spec.study.task!r} ({steps}). The specified value is {abort.check_step}."
+        )
 
 
 def create_study(spec: StudySpec, storage_url: str) -> optuna.Study:
@@ -91,6 +98,10 @@ def load_study(
     it is opened with ``storage_options`` (see :func:`~optuna_glo.runtime.storage.open_storage`:
     pool size, heartbeats).
     """
+    try:
+        check_study_name(study_name)
+    except ValueError as err:  # no storage holds such a name (PostgreSQL refuses NUL in queries)
+        raise StudyError(f"No study named {study_name!r}: {err}") from None
     if storage is None:
         storage = open_storage(storage_url, **storage_options)
     try:

@@ -8,25 +8,11 @@ from pathlib import Path
 
 import optuna
 import pytest
+from _specs import TINY
 from optuna.trial import TrialState
 
 from optuna_glo.cli import main
 from optuna_glo.keys import SPEC_ATTR
-
-TINY = """
-[study]
-name = "{name}"
-method = "taylorglo"
-task = "digits-mlp"
-generations = 2
-seed = 0
-
-[taylorglo]
-population_size = 4
-
-[training]
-steps = {steps}
-"""
 
 
 def write_spec(tmp_path: Path, name: str = "tiny", steps: int = 40, extra: str = "") -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from _specs import TINY
 from torch import nn
 
 from optuna_glo.losses import TAYLORGLO_MNIST_THETA, Baikal, CrossEntropy, TaylorGLOLoss
@@ -539,22 +540,6 @@ def test_taylorglo_sampler_samples_the_same_whether_asked_in_batches_or_one_by_o
             assert list(a.values()) == pytest.approx(list(b.values()), rel=1e-9, abs=1e-9)
 
 
-TINY_SPEC = """
-[study]
-name = "{name}"
-method = "taylorglo"
-task = "digits-mlp"
-generations = 2
-seed = 0
-
-[taylorglo]
-population_size = 4
-
-[training]
-steps = 20
-{extra}"""
-
-
 @pytest.mark.slow
 def test_batched_worker_runs_the_same_search_as_the_one_by_one_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -576,7 +561,7 @@ def test_batched_worker_runs_the_same_search_as_the_one_by_one_worker(
     # The batched study asks for batches of 3 in its spec; a worker's argument would override it.
     for name, extra in (("one_by_one", ""), ("batched", "population_batch = 3\n")):
         spec = tmp_path / f"{name}.toml"
-        spec.write_text(TINY_SPEC.format(name=name, extra=extra))
+        spec.write_text(TINY.format(name=name, steps=20) + extra)
         assert main(["create-study", str(spec), "--storage", storage]) == 0
         summary = run_worker(name, storage, device="cpu", progress=False, handle_signals=False,
                              heartbeat_interval=None)
