@@ -64,7 +64,7 @@ def test_the_boolean_of_stored_specs_reads_as_a_mode() -> None:
 
 
 def test_an_unknown_mode_is_refused_by_name() -> None:
-    with pytest.raises(SpecError, match="common_random_numbers must be one of .*'per-trial'"):
+    with pytest.raises(SpecError, match=r"common_random_numbers must be one of .*'per-trial'"):
         _spec("per-trial")
     with pytest.raises(ValueError, match=r"The specified `common_random_numbers` is 'x'"):
         training_seed(0, 1, "x")

@@ -77,6 +77,14 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class LRRange:
+    """``[taylorglo] search_lr = { low = ..., high = ... }``: the learning rates CMA-ES searches."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class TaylorGLOSettings:
     """TaylorGLO's CMA-ES (TaylorGLO section 5): lambda 28 on MNIST, sigma 1.2, mean 0, order 3.
 
@@ -86,7 +94,9 @@ class TaylorGLOSettings:
     fails the authors' invariant (``optuna_glo.losses.invariant_violation``; their released
     code, not the paper): on by default as in their code and their MNIST runs; their CIFAR runs
     mostly turned it off. A stored spec without these keys predates them: it reads as
-    ``form = "eq5"`` and ``invariant_check = false``, what it ran with.
+    ``form = "eq5"`` and ``invariant_check = false``, what it ran with. ``search_lr`` adds the
+    learning rate, on a log scale between its ``low`` and ``high``, to the CMA-ES space
+    (``optuna_glo.suggest.suggest_taylor_lr``); off by default (the task's rate).
     """
 
     order: int = 3
@@ -95,6 +105,7 @@ class TaylorGLOSettings:
     bound: float = 20.0
     form: str = DEFAULT_TAYLOR_FORM
     invariant_check: bool = True
+    search_lr: LRRange | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +273,7 @@ class StudySpec:
             raise SpecError(f"{source}: [training] population_batch must be >= 1, got {batch}.")
         if self.training.lr is not None and self.training.lr <= 0:
             raise SpecError(f"{source}: [training] lr must be positive, got {self.training.lr}.")
+        self._check_search_lr(source)
         crn = self.training.common_random_numbers
         if crn not in CRN_MODES:
             raise SpecError(
@@ -275,6 +287,14 @@ class StudySpec:
             raise SpecError(
                 f"{source}: [taylorglo] form must be one of {', '.join(map(repr, TAYLOR_FORMS))} "
                 f"(the authors' code, or eq. 5 as printed), got {form!r}."
+            )
+
+    def _check_search_lr(self, source: str) -> None:
+        r = getattr(self.method_settings, "search_lr", None)
+        if r is not None and not 0 < r.low < r.high:
+            raise SpecError(
+                f"{source}: [taylorglo] search_lr must satisfy 0 < low < high, got low = {r.low}, "
+                f"high = {r.high}."
             )
 
     def _check_evaluate(self, source: str, e: EvaluateSettings) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import optuna
 import pytest
 import torch
-from optuna_glo.objectives._population import evaluate_trials
+from optuna_glo.objectives import train_trials
 from torch import nn
 
 from optuna_glo.losses import CrossEntropy, TaylorGLOLoss
@@ -64,7 +64,7 @@ def test_a_run_at_chance_is_recorded_as_collapsed_one_by_one() -> None:
 def test_a_run_at_chance_is_recorded_as_collapsed_in_a_population() -> None:
     study = optuna.create_study(direction="maximize")
     trials = [study.ask(), study.ask()]
-    values = evaluate_trials(_objective(), trials, path="vectorized")
+    values = train_trials(_objective(), trials, path="vectorized")
     for trial, value in zip(trials, values, strict=True):
         study.tell(trial, value)
     _check(study)
