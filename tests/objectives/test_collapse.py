@@ -7,11 +7,10 @@ from collections.abc import Iterator
 import optuna
 import pytest
 import torch
-from optuna_glo.objectives import train_trials
 from torch import nn
 
 from optuna_glo.losses import CrossEntropy, TaylorGLOLoss
-from optuna_glo.objectives import LossSearchObjective, get_task
+from optuna_glo.objectives import LossSearchObjective, get_task, train_trials
 from optuna_glo.objectives._loop import COLLAPSE_MARGIN, TrainResult, has_collapsed
 
 #: A TaylorGLO theta far outside any search's bounds: finite training, a network at chance.
