@@ -19,6 +19,8 @@ from optuna_glo.cli._arguments import (
 
 #: Default output directory of ``evaluate`` (a subdirectory per study).
 DEFAULT_EVALUATION_DIR = "optuna-glo-evaluation"
+#: The baseline's learning-rate grid, as factors of the task's rate (``--lr-factors``).
+DEFAULT_LR_FACTORS = "0.1,0.3,1,3,10,30,100"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -53,9 +55,10 @@ def add_parser(subparsers: Any) -> None:
         "validation set (default: on)",
     )
     p.add_argument(
-        "--lr-factors", default="0.1,0.3,1,3,10,30,100", metavar="LIST",
-        help="the learning-rate grid as factors of the task's rate (default: "
-        "0.1,0.3,1,3,10,30,100)",
+        "--lr-factors", default=DEFAULT_LR_FACTORS, metavar="LIST",
+        help=f"the learning-rate grid as factors of the task's rate (default: "
+        f"{DEFAULT_LR_FACTORS}; for a study that searched the rate: as many rates as the study "
+        "had trials, divided by --tune-repeats, over its range)",
     )
     p.add_argument(
         "--tune-repeats", type=int, default=2,
@@ -148,6 +151,18 @@ def _check_evaluate_args(args: argparse.Namespace) -> list[float]:
     return _floats(args.lr_factors, "--lr-factors")
 
 
+def _equal_budget_factors(
+    low: float, high: float, task_lr: float, n_trials: int, tune_repeats: int
+) -> list[float]:
+    """A log grid over ``[low, high]`` of ``n_trials // tune_repeats`` rates (at least 2), as
+    factors of ``task_lr``: cross-entropy gets as many trainings as the search had (issue 12.4)."""
+    n = max(2, n_trials // tune_repeats)
+    return [
+        math.exp(math.log(low) + i / (n - 1) * (math.log(high) - math.log(low))) / task_lr
+        for i in range(n)
+    ]
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     from optuna_glo.reports.artifacts import evaluation_attr, store_evaluation
     from optuna_glo.reports.dashboard import update_study_note
@@ -160,7 +175,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     )
     from optuna_glo.runtime.methods import make_objective
     from optuna_glo.runtime.study import load_study
-    from optuna_glo.suggest import resolve_loss
+    from optuna_glo.suggest import resolve_loss, resolve_trial, trial_lr
 
     factors = _check_evaluate_args(args)
     study, spec = load_study(args.study, args.storage, with_sampler=False)
@@ -171,7 +186,18 @@ def evaluate_command(args: argparse.Namespace) -> int:
     candidates = []
     for name in names:
         label, loss = resolve_loss(name, study)
-        candidates.append(Candidate(label, loss, task.recipe.lr))
+        trial = resolve_trial(name, study)
+        lr = trial_lr(trial) if trial is not None else None  # found with the loss (12.4)
+        candidates.append(Candidate(label, loss, lr or task.recipe.lr))
+    searched = getattr(spec.method_settings, "search_lr", None)
+    if searched is not None and args.lr_factors == DEFAULT_LR_FACTORS:
+        factors = _equal_budget_factors(searched.low, searched.high, task.recipe.lr,
+                                        spec.n_trials, args.tune_repeats)
+        print(
+            f"The study searched the learning rate in [{searched.low:g}, {searched.high:g}] with "
+            f"{spec.n_trials} trainings: cross-entropy's rate is tuned over the same range with "
+            f"as many ({len(factors)} rates x {args.tune_repeats} seeds, at full length)."
+        )
     out = Path(args.out or Path(DEFAULT_EVALUATION_DIR) / args.study)
     stem = "evaluation" if args.data_portion == 1.0 else f"evaluation-portion{args.data_portion:g}"
     results = out / f"{stem}.jsonl"

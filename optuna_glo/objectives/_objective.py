@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from torch import nn
 
-from optuna_glo.keys import FORMULA_ATTR, UNTRAINABLE_ATTR
+from optuna_glo.keys import FORMULA_ATTR, LR_ATTR, UNTRAINABLE_ATTR
 from optuna_glo.objectives._data import Splits, load_dataset
 from optuna_glo.objectives._device import resolve_device
 from optuna_glo.objectives._loop import (
@@ -204,6 +205,17 @@ class LossSearchObjective(TaskData):
         generation = self.generation_of(trial) if self.generation_of is not None else None
         return training_seed(self.seed, trial.number, self.common_random_numbers, generation)
 
+    def task_of(self, trial: optuna.trial.BaseTrial) -> Task:
+        """The task ``trial`` trains: with the learning rate the search chose for it, if any.
+
+        The rate is the trial's user attribute ``"lr"`` (``suggest.suggest_taylor_lr``), used
+        only when it is a positive finite number.
+        """
+        lr = trial.user_attrs.get(LR_ATTR)
+        if isinstance(lr, float) and math.isfinite(lr) and lr > 0 and lr != self.task.recipe.lr:
+            return self.task.with_recipe(lr=lr)
+        return self.task
+
     def __call__(self, trial: optuna.trial.Trial) -> float:
         """The candidate's validation accuracy; raises ``optuna.TrialPruned`` if pruned."""
         loss = self.candidate(trial)
@@ -211,9 +223,9 @@ class LossSearchObjective(TaskData):
             return loss
         reporter = TrialReporter([trial])
         result = train(
-            self.task, loss, steps=self.steps, seed=self.seed_of(trial), device=self.device,
-            data=self.data, abort_rule=self.abort_rule, eval_every=self.eval_every,
-            on_eval=reporter.on_eval,
+            self.task_of(trial), loss, steps=self.steps, seed=self.seed_of(trial),
+            device=self.device, data=self.data, abort_rule=self.abort_rule,
+            eval_every=self.eval_every, on_eval=reporter.on_eval,
         )
         record_result(trial, result)
         outcome = reporter.outcome(0, result)

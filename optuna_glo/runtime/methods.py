@@ -54,7 +54,7 @@ from optuna_glo.samplers.pbt import (
     sgd_space,
     taylor_space,
 )
-from optuna_glo.suggest._taylor import suggest_taylor_loss
+from optuna_glo.suggest._taylor import suggest_taylor_loss, suggest_taylor_lr
 from optuna_glo.suggest._tree import suggest_glo_loss
 
 
@@ -94,15 +94,19 @@ def _taylorglo_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
     s = _settings(spec, TaylorGLOSettings)
     return taylorglo_sampler(
         order=s.order, population_size=s.population_size, sigma0=s.sigma0,
-        bounds=(-s.bound, s.bound), seed=spec.study.seed,
+        bounds=(-s.bound, s.bound), seed=spec.study.seed, search_lr=s.search_lr is not None,
     )
 
 
 def _taylorglo_suggest(spec: StudySpec) -> SuggestLoss:
     s = _settings(spec, TaylorGLOSettings)
-    return lambda trial: suggest_taylor_loss(
-        trial, s.order, low=-s.bound, high=s.bound, form=s.form
-    )
+
+    def suggest(trial: optuna.trial.Trial) -> nn.Module:
+        if s.search_lr is not None:  # the objective trains with the trial's rate
+            suggest_taylor_lr(trial, s.search_lr.low, s.search_lr.high, bound=s.bound)
+        return suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound, form=s.form)
+
+    return suggest
 
 
 def _taylorglo_untrainable(spec: StudySpec) -> UntrainableReason | None:

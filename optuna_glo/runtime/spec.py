@@ -84,6 +84,14 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class LRRange:
+    """``[taylorglo] search_lr = { low = ..., high = ... }``: the learning rates CMA-ES searches."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class TaylorGLOSettings:
     """TaylorGLO's CMA-ES (TaylorGLO section 5): lambda 28 on MNIST, sigma 1.2, mean 0, order 3.
 
@@ -93,7 +101,9 @@ class TaylorGLOSettings:
     fails the authors' invariant (``optuna_glo.losses.invariant_violation``; their released
     code, not the paper): on by default as in their code and their MNIST runs; their CIFAR runs
     mostly turned it off. A stored spec without these keys predates them: it reads as
-    ``form = "eq5"`` and ``invariant_check = false``, what it ran with.
+    ``form = "eq5"`` and ``invariant_check = false``, what it ran with. ``search_lr`` adds the
+    learning rate, on a log scale between its ``low`` and ``high``, to the CMA-ES space
+    (``optuna_glo.suggest.suggest_taylor_lr``); off by default (the task's rate).
     """
 
     order: int = 3
@@ -102,6 +112,7 @@ class TaylorGLOSettings:
     bound: float = 20.0
     form: str = DEFAULT_TAYLOR_FORM
     invariant_check: bool = True
+    search_lr: LRRange | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +314,7 @@ class StudySpec:
                 f"{source}: [training.abort_retry] check_step must be less than [training] steps "
                 f"({steps}). The specified value is {abort.check_step}."
             )
+        self._check_search_lr(source)
         crn = self.training.common_random_numbers
         if crn not in CRN_MODES:
             raise SpecError(
@@ -318,6 +330,14 @@ class StudySpec:
         every = self.training.eval_every
         if every is not None and every < 0:
             raise SpecError(f"{source}: [training] eval_every must be >= 0, got {every}.")
+
+    def _check_search_lr(self, source: str) -> None:
+        r = getattr(self.method_settings, "search_lr", None)
+        if r is not None and not 0 < r.low < r.high:
+            raise SpecError(
+                f"{source}: [taylorglo] search_lr must satisfy 0 < low < high, got low = {r.low}, "
+                f"high = {r.high}."
+            )
 
     def _check_evaluate(self, source: str, e: EvaluateSettings) -> None:
         if self.study.n_trials is not None or self.study.generations is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from optuna_glo.keys import THETA_BOUNDS, THETA_PREFIX
+from optuna_glo.keys import LR_COORDINATE_PARAM, THETA_BOUNDS, THETA_PREFIX
 from optuna_glo.losses import n_taylor_params
 from optuna_glo.samplers.cmaes import FixedSpaceCmaEsSampler
 
@@ -33,6 +33,7 @@ def taylorglo_sampler(
     prefix: str = THETA_PREFIX,
     independent_sampler: BaseSampler | None = None,
     seed: int | None = None,
+    search_lr: bool = False,
 ) -> TaylorGLOSampler:
     """A CMA-ES sampler set up as TaylorGLO ran it.
 
@@ -47,6 +48,9 @@ def taylorglo_sampler(
         prefix: Parameter-name prefix, as passed to ``suggest_taylor_loss``.
         independent_sampler: Samples any other parameters of the trial (default: random).
         seed: Seed for reproducible studies.
+        search_lr: Add the learning rate to the space: one more coordinate,
+            ``keys.LR_COORDINATE_PARAM``, in the same bounds, that ``suggest.suggest_taylor_lr``
+            maps onto a log scale of rates (issue 12.4: loss and rate found together).
     """
     low, high = bounds
     if not low < 0.0 < high:
@@ -62,6 +66,7 @@ def taylorglo_sampler(
     # Bounds wide enough for the best theta (|theta| up to 12.7, appendix C) would make Optuna's
     # CmaEsSampler start at their centre with step size range / 6 >= 4.2, not 1.2: hence our own.
     return TaylorGLOSampler(
-        param_names=taylor_param_names(order, prefix), bounds=bounds, start=0.0, sigma0=sigma0,
+        param_names=[*taylor_param_names(order, prefix), *([LR_COORDINATE_PARAM] * search_lr)],
+        bounds=bounds, start=0.0, sigma0=sigma0,
         population_size=population_size, independent_sampler=independent_sampler, seed=seed,
     )

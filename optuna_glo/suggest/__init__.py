@@ -17,8 +17,10 @@ from optuna_glo.suggest._load import (
     read_taylor_loss,
     read_tree_loss,
     resolve_loss,
+    resolve_trial,
+    trial_lr,
 )
-from optuna_glo.suggest._taylor import suggest_taylor_loss
+from optuna_glo.suggest._taylor import suggest_taylor_loss, suggest_taylor_lr
 from optuna_glo.suggest._tree import (
     UNTRAINABLE_FITNESS,
     SuggestedTreeLoss,
@@ -37,9 +39,12 @@ __all__ = [
     "read_taylor_loss",
     "read_tree_loss",
     "resolve_loss",
+    "resolve_trial",
     "suggest_glo_loss",
     "suggest_loss_tree",
     "suggest_taylor_loss",
+    "suggest_taylor_lr",
     "suggest_tree_coefficients",
     "taylor_param_names",
+    "trial_lr",
 ]

@@ -9,6 +9,7 @@ reader in :data:`LOSS_READERS`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_glo.keys import (
+    LR_ATTR,
     MAX_COEFFICIENT,
     MAX_TAYLOR_ORDER,
     TAYLOR_FORM_ATTR,
@@ -178,6 +180,35 @@ def load_loss(
     )
 
 
+def resolve_trial(name: str, study: optuna.Study | None = None) -> FrozenTrial | None:
+    """The trial that ``"best"`` or ``"trial:N"`` names, or ``None`` for any other loss name."""
+    name = name.strip()
+    if name != "best" and not name.startswith("trial:"):
+        return None
+    if study is None:
+        raise ValueError(f"Loss {name!r} needs a study. Pass `--study`.")
+    if name == "best":
+        return best_trial(study)
+    number = name[len("trial:") :]
+    trials = study.get_trials(deepcopy=False)
+    valid = number.isascii() and number.isdigit() and len(number) <= 18
+    matches = [t for t in trials if valid and t.number == int(number)]
+    if not matches:
+        raise ValueError(f"Loss {name!r}: study {study.study_name!r} has no trial {number}.")
+    return matches[0]
+
+
+def trial_lr(trial: FrozenTrial) -> float | None:
+    """The learning rate the search chose for ``trial`` (user attr ``"lr"``), or ``None``.
+
+    Read from a shared database: only a positive finite number counts.
+    """
+    lr = trial.user_attrs.get(LR_ATTR)
+    if isinstance(lr, int | float) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0:
+        return float(lr)
+    return None
+
+
 def resolve_loss(name: str, study: optuna.Study | None = None) -> tuple[str, ClassificationLoss]:
     """A loss named on the command line, with its table label.
 
@@ -190,19 +221,10 @@ def resolve_loss(name: str, study: optuna.Study | None = None) -> tuple[str, Cla
     from optuna_glo.losses import NAMED_LOSSES, get_loss
 
     name = name.strip()
-    if name == "best" or name.startswith("trial:"):
-        if study is None:
-            raise ValueError(f"Loss {name!r} needs a study. Pass `--study`.")
-        if name == "best":
-            trial = best_trial(study)
-            return f"best (trial {trial.number})", load_loss(trial)
-        number = name[len("trial:") :]
-        trials = study.get_trials(deepcopy=False)
-        valid = number.isascii() and number.isdigit() and len(number) <= 18
-        matches = [t for t in trials if valid and t.number == int(number)]
-        if not matches:
-            raise ValueError(f"Loss {name!r}: study {study.study_name!r} has no trial {number}.")
-        return f"trial {matches[0].number}", load_loss(matches[0])
+    trial = resolve_trial(name, study)
+    if trial is not None:
+        label = f"best (trial {trial.number})" if name == "best" else f"trial {trial.number}"
+        return label, load_loss(trial)
     if name in NAMED_LOSSES:
         return name, get_loss(name)
     from optuna_glo.losses.trees import TreeLoss, TreeSyntaxError, parse

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
-from optuna_glo.keys import FORMULA_ATTR, TAYLOR_FORM_ATTR, THETA_BOUNDS, THETA_PREFIX
+from optuna_glo.keys import (
+    FORMULA_ATTR,
+    LR_ATTR,
+    LR_COORDINATE_PARAM,
+    TAYLOR_FORM_ATTR,
+    THETA_BOUNDS,
+    THETA_PREFIX,
+)
 from optuna_glo.losses import (
     DEFAULT_TAYLOR_FORM,
     TaylorGLOLoss,
@@ -61,3 +69,35 @@ def suggest_taylor_loss(
     trial.set_user_attr(FORMULA_ATTR, readable_formula(loss))
     trial.set_user_attr(TAYLOR_FORM_ATTR, form)
     return loss
+
+
+def suggest_taylor_lr(
+    trial: optuna.trial.BaseTrial,
+    lr_low: float,
+    lr_high: float,
+    *,
+    bound: float = THETA_BOUNDS[1],
+) -> float:
+    """Suggest the learning rate of ``trial``'s candidate, on a log scale, next to its theta.
+
+    The CMA-ES of TaylorGLO has one box and one step size for every coordinate
+    (``samplers.taylorglo_sampler``), so the rate is a coordinate ``u`` in the thetas' box
+    ``[-bound, bound]`` (parameter ``keys.LR_COORDINATE_PARAM``) mapped linearly onto the log of
+    the rates: ``log lr = log lr_low + (u + bound) / (2 bound) * (log lr_high - log lr_low)``.
+    CMA-ES's start ``u = 0`` is the geometric mean of ``lr_low`` and ``lr_high``; its initial
+    step size 1.2 on a bound of 20 is 3% of the log range. The rate is stored in the trial's user
+    attribute ``"lr"`` (``keys.LR_ATTR``), which the objective trains with.
+
+    Returns:
+        The learning rate.
+    """
+    if not 0 < lr_low < lr_high or not math.isfinite(lr_high):
+        raise ValueError(
+            f"The learning-rate range must satisfy 0 < low < high. The specified range is "
+            f"({lr_low}, {lr_high})."
+        )
+    u = trial.suggest_float(LR_COORDINATE_PARAM, -bound, bound)
+    fraction = (u + bound) / (2 * bound)
+    lr = math.exp(math.log(lr_low) + fraction * (math.log(lr_high) - math.log(lr_low)))
+    trial.set_user_attr(LR_ATTR, lr)
+    return lr

@@ -303,27 +303,27 @@ def train_trials(
         on_choice: Called with the path chosen for each group trained together.
     """
     values: list[float | optuna.TrialPruned] = [DIVERGED_FITNESS] * len(trials)
-    todo: list[int] = []
-    losses: list[nn.Module] = []
-    seeds: list[int] = []
+    # Candidates train together only at one learning rate (all, unless the search chooses it).
+    by_lr: dict[float, list[tuple[int, nn.Module, int]]] = {}
+    tasks: dict[float, Task] = {}
     for i, trial in enumerate(trials):
         loss = objective.candidate(trial)
         if isinstance(loss, float):  # untrainable or cached: its value needs no training
             values[i] = loss
             continue
-        todo.append(i)
-        losses.append(loss)
-        seeds.append(objective.seed_of(trial))
-    if not todo:
-        return values
-    reporter = TrialReporter([trials[i] for i in todo])
-    results = train_candidates(
-        objective.task, losses, seeds, steps=objective.steps, device=objective.device,
-        data=objective.data, data_dir=objective.data_dir, abort_rule=objective.abort_rule,
-        population_batch=population_batch, path=path, eval_every=objective.eval_every,
-        on_eval=reporter.on_eval, on_choice=on_choice,
-    )
-    for j, (i, result) in enumerate(zip(todo, results, strict=True)):
-        record_result(trials[i], result)
-        values[i] = reporter.outcome(j, result)
+        task = objective.task_of(trial)
+        tasks[task.recipe.lr] = task
+        by_lr.setdefault(task.recipe.lr, []).append((i, loss, objective.seed_of(trial)))
+    for lr, group in by_lr.items():
+        reporter = TrialReporter([trials[i] for i, _, _ in group])
+        results = train_candidates(
+            tasks[lr], [loss for _, loss, _ in group], [seed for _, _, seed in group],
+            steps=objective.steps, device=objective.device, data=objective.data,
+            data_dir=objective.data_dir, abort_rule=objective.abort_rule,
+            population_batch=population_batch, path=path, eval_every=objective.eval_every,
+            on_eval=reporter.on_eval, on_choice=on_choice,
+        )
+        for j, ((i, _, _), result) in enumerate(zip(group, results, strict=True)):
+            record_result(trials[i], result)
+            values[i] = reporter.outcome(j, result)
     return values
