@@ -94,6 +94,9 @@ class SimulatedGpu:
 
 
 def _child(url: str, batch: int, seconds: float, barrier: Any, out: Any) -> None:
+    # Everything a worker imports once (CMA-ES's ``cmaes`` took 7-25 s on the loaded 2-core
+    # machine) is imported before the start: the figures are the steady state.
+    import cmaes  # noqa: F401
     import optuna
     import torch
 
