@@ -23,8 +23,9 @@ class CrossEntropy(ClassificationLoss):
 
     Exactly what ``torch.nn.CrossEntropyLoss`` computes. The papers write cross-entropy as
     ``-(1/n) sum_i x_i log y_i``; that extra ``1/n`` only rescales the gradient, and with the
-    tasks' plain SGD at lr 0.01 it trains ten times slower (DESIGN.md, "The baseline"), which
-    would flatter every evolved loss compared against it. So the baseline keeps the standard form.
+    tasks' plain SGD at lr 0.01 it trains ten times slower (docs/design.md, "The fair baseline"),
+    which would flatter every evolved loss compared against it. So the baseline keeps the
+    standard form.
     """
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -159,7 +159,7 @@ register_task(Task(
 # 0.6, 1.0, 1.5, 2.0, 3.0} at 300 steps, 5 seeds (`python benchmarks/tune_lr.py --task digits-mlp
 # --lrs ...`, this project's 2-core CPU: mean validation accuracy 0.614 at 0.01, 0.935 at 0.1,
 # 0.961 at 0.3, 0.966 at 0.6, 0.970 at 1.0, 0.755 at 1.5, chance at 2.0). At a too-small rate any
-# loss with a larger gradient scale would "beat" cross-entropy (DESIGN.md, "The baseline").
+# loss with a larger gradient scale would "beat" cross-entropy (docs/design.md, fair baseline).
 register_task(Task(
     name="digits-mlp",
     dataset="digits",

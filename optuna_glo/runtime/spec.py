@@ -25,8 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,13 +33,9 @@ from typing import Any
 from optuna_glo.keys import MAX_TRIALS, UNRECORDED_TAYLOR_FORM
 from optuna_glo.losses import DEFAULT_TAYLOR_FORM, TAYLOR_FORMS
 from optuna_glo.objectives import CRN_MODES
-from optuna_glo.runtime._spec_ranges import check_ranges
+from optuna_glo.runtime._spec_tables import SpecError, build_table
 from optuna_glo.runtime.pruners import PrunerSettings
 from optuna_glo.runtime.spec_population import EPBTSettings, PBTSettings, check_population
-
-
-class SpecError(ValueError):
-    """A study spec that cannot be used, with the key and the reason."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +244,7 @@ class StudySpec:
         data = dict(data)
         if "study" not in data:
             raise SpecError(f"{source}: missing table [study] (with name, method and task).")
-        study = _build(StudySettings, data.pop("study"), "study", source)
+        study = build_table(StudySettings, data.pop("study"), "study", source)
         if study.method not in METHOD_SETTINGS:
             raise SpecError(
                 f"{source}: [study] method = {study.method!r} is unknown. Known methods: "
@@ -259,9 +253,11 @@ class StudySpec:
         training_table = data.pop("training", {})
         if isinstance(training_table, dict):
             training_table = _legacy_crn(training_table)
-        training = _build(TrainingSettings, training_table, "training", source)
+        training = build_table(TrainingSettings, training_table, "training", source)
         settings_cls = METHOD_SETTINGS[study.method]
-        method_settings = _build(settings_cls, data.pop(study.method, {}), study.method, source)
+        method_settings = build_table(
+            settings_cls, data.pop(study.method, {}), study.method, source
+        )
         try:
             pruner = PrunerSettings.from_table(data.pop("pruner", {}))
         except ValueError as err:
@@ -402,64 +398,3 @@ def spec_from_json(text: str) -> StudySpec:
 
 
 # --------------------------------------------------------------------------------------------
-# A small checker from TOML tables to frozen dataclasses, with messages that name the key.
-# --------------------------------------------------------------------------------------------
-
-_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _build(cls: type, table: Any, where: str, source: str) -> Any:
-    if not isinstance(table, dict):
-        raise SpecError(f"{source}: [{where}] must be a table, got {table!r}.")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise SpecError(
-            f"{source}: unknown key(s) {', '.join(f'`{k}`' for k in unknown)} in [{where}]. "
-            f"Known keys: {', '.join(f'`{k}`' for k in fields)}."
-        )
-    kwargs = {}
-    for name, f in fields.items():
-        if name in table:
-            kwargs[name] = _coerce(table[name], hints[name], f"[{where}] {name}", source)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise SpecError(f"{source}: missing key `{name}` in [{where}].")
-    settings = cls(**kwargs)
-    try:
-        check_ranges(where, settings)
-    except ValueError as err:
-        raise SpecError(f"{source}: [{where}] {err}") from None
-    return settings
-
-
-def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    if value is None and type(None) in options:  # only in stored specs: TOML has no null
-        return None
-    if typing.get_origin(hint) is tuple:  # tuple[T, ...] from a TOML array
-        (item, _) = typing.get_args(hint)
-        if not isinstance(value, list | tuple):
-            raise SpecError(f"{source}: {key} must be a list, got {value!r}.")
-        return tuple(_coerce(v, item, f"{key} item", source) for v in value)
-    for option in options:
-        if option is type(None):
-            continue
-        if isinstance(option, type) and dataclasses.is_dataclass(option):
-            if isinstance(value, dict):
-                return _build(option, value, key.strip("[]").replace("] ", "."), source)
-            continue
-        if option is bool and isinstance(value, bool):
-            return value
-        if option is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if option is str and isinstance(value, str):
-            return value
-    expected = " or ".join(
-        "a table" if dataclasses.is_dataclass(o) else _TYPE_NAMES.get(o, str(o))
-        for o in options
-        if o is not type(None)
-    )
-    raise SpecError(f"{source}: {key} must be {expected}, got {value!r}.")

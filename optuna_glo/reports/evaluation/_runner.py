@@ -4,7 +4,7 @@ TaylorGLO section 6.2 and Table 1: the best loss of a search and the cross-entro
 each trained to full length ten times with different seeds; the table shows mean (std) test
 accuracy and the p-value of a one-tailed Welch t-test of each loss against cross-entropy.
 
-A fair baseline (DESIGN.md, "The baseline"): a loss search at a fixed learning rate partly
+A fair baseline (docs/design.md, "The fair baseline"): a loss search at a fixed learning rate partly
 rediscovers a larger effective learning rate, so a row "cross_entropy, learning rate tuned" adds
 cross-entropy at the best rate of a small log grid, chosen on the validation set.
 
@@ -41,7 +41,7 @@ EVAL_SEED_BASE = 1_000
 TUNE_SEED_BASE = 2_000
 #: Factors of the task's learning rate tried by the baseline's learning-rate search: a log grid
 #: in half decades, wide upwards because a search at a small fixed rate is the case to catch
-#: (DESIGN.md: cross-entropy at lr 0.01 was best at 100 times that rate on digits).
+#: (docs/design.md: cross-entropy at lr 0.01 was best at 100 times that rate on digits).
 LR_GRID_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 BASELINE = "cross_entropy"
