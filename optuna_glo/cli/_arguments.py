@@ -26,10 +26,10 @@ def add_storage_argument(p: argparse.ArgumentParser, *, creates: bool = False) -
     """
     p.add_argument(
         "--storage", default=None, metavar="URL",
-        help="Optuna storage: sqlite:///FILE.db, postgresql://USER@HOST:5432/DB, a journal file "
-        "(FILE.log), redis://HOST:6379/N or grpc://HOST:PORT (default: "
+        help="Optuna storage URL: sqlite:///FILE.db or postgresql://USER@HOST:5432/DB (default: "
         f"${STORAGE_ENV}, else {DEFAULT_STORAGE}; {_storage_now()}). Keep passwords off "
-        f"command lines: PGPASSWORD or ~/.pgpass, or the whole URL in ${STORAGE_ENV}",
+        f"command lines: PGPASSWORD or ~/.pgpass, or the whole URL in ${STORAGE_ENV}. Also a "
+        "journal file (FILE.log), redis://HOST:6379/N or grpc://HOST:PORT",
     )
     p.add_argument(
         "--storage-class", default=None, metavar="CLASS",

@@ -81,21 +81,27 @@ def test_best_prints_the_parsed_formula_and_no_stored_escapes(tmp_path: Path) ->
 
 def test_stored_names_and_trees_in_errors_and_tables(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
-    _hostile_study(url, ESCAPES)
+    # A name optuna-glo refuses (control characters) can still be in a shared storage, made by
+    # another tool: optuna-glo lists it safely and refuses to open it, in one printable line.
+    optuna.create_study(study_name=ESCAPES, storage=url)
+    _hostile_study(url, "tiny")
     # The stored name, listed in "no study named": quoted, escapes visible, on one line.
     assert main(["best", "--study", "nope", "--storage", url]) == 2
     err = capsys.readouterr().err
-    assert "No study named 'nope'" in err and "Studies there: '\\x1b]0;owned\\x07" in err
+    assert "No study named 'nope'" in err and "'\\x1b]0;owned\\x07" in err
     assert err.endswith("\n") and err[:-1].isprintable()
-    # The stored name in `best`'s own header.
-    assert main(["best", "--study", ESCAPES, "--storage", url]) == 0
+    assert main(["best", "--study", ESCAPES, "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert "control characters" in err and err.endswith("\n") and err[:-1].isprintable()
+    # `best` on a study whose stored formula holds escapes: the parsed formula, printable.
+    assert main(["best", "--study", "tiny", "--storage", url]) == 0
     out = capsys.readouterr().out
     # header, best loss, formula, legend
     assert all(line.isprintable() for line in out.splitlines()) and len(out.splitlines()) == 4
     # A stored tree that is not one: the reason, not the text.
-    study = optuna.load_study(study_name=ESCAPES, storage=url)
+    study = optuna.load_study(study_name="tiny", storage=url)
     study.add_trial(optuna.trial.create_trial(value=0.95, user_attrs={"loss_tree": ESCAPES}))
-    assert main(["best", "--study", ESCAPES, "--storage", url]) == 0
+    assert main(["best", "--study", "tiny", "--storage", url]) == 0
     out = capsys.readouterr().out
     assert "  (its loss cannot be read: Trial 1's stored loss tree ('loss_tree') is not a loss " \
            "tree: Unexpected character '\\x1b' at position 0." in out

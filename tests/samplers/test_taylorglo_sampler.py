@@ -75,8 +75,8 @@ def test_same_seed_same_candidates() -> None:
 def test_formula_is_a_user_attr() -> None:
     study = optuna.create_study(direction="maximize", sampler=taylorglo_sampler(seed=0))
     study.optimize(_objective, n_trials=1)
-    # The default form is the authors' code: -sum_i over the classes, no 1/n (losses._taylor).
-    assert study.trials[0].user_attrs["loss_formula"].startswith("L(x, y) = -sum_i [")
+    # The default form is the authors' code: a sum over the classes, no 1/n (losses._taylor).
+    assert study.trials[0].user_attrs["loss_formula"].startswith("L(x, y) = -Σᵢ [")
 
 
 @pytest.mark.parametrize(
