@@ -1,13 +1,16 @@
 """What an Optuna pruner saves on a loss search, and what it costs in the loss found.
 
-    python benchmarks/pruning.py [--spec studies/quickstart.toml] [--seeds 0 1] [--out FILE]
+    python benchmarks/pruning.py [--spec studies/quickstart.toml] [--seeds 0 1]
+        [--generations G] [--variants none median] [--out FILE]
 
 Runs ``optuna-glo run SPEC`` (a fresh SQLite study in a temporary directory, ``--no-artifacts``,
 CPU) once per variant and seed: without a pruner, and with ``[pruner] type = "median"``
-(Optuna's MedianPruner with its defaults). Both report validation accuracy at the spec's
+(Optuna's MedianPruner with its defaults). ``--generations`` shortens the spec's budget. Both
+report validation accuracy at the spec's
 checkpoints (``[training] eval_every``, default ten per run). Prints one JSON line per run:
-wall seconds, trials, pruned trials, training steps run (the ``steps`` user attr summed over
-trials), the best value, and the best trial's theta.
+whether the budget was reached, wall seconds, finished trials, pruned trials, training steps run
+(the ``steps`` user attr summed over finished trials) against those trials' full length, the
+best value, and the best trial's theta.
 """
 
 from __future__ import annotations
@@ -37,9 +40,13 @@ def to_toml(data: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_one(spec: dict[str, Any], variant: str, seed: int, workdir: Path) -> dict[str, Any]:
+def run_one(
+    spec: dict[str, Any], variant: str, seed: int, workdir: Path, generations: int | None
+) -> dict[str, Any]:
     spec = {table: dict(values) for table, values in spec.items()}
     spec["study"].update(name=f"{spec['study']['name']}-{variant}-{seed}", seed=seed)
+    if generations is not None:
+        spec["study"]["generations"] = generations
     if VARIANTS[variant]:
         spec["pruner"] = VARIANTS[variant]
     path = workdir / f"{variant}-{seed}.toml"
@@ -54,14 +61,18 @@ def run_one(spec: dict[str, Any], variant: str, seed: int, workdir: Path) -> dic
     seconds = time.perf_counter() - start
     study = optuna.load_study(study_name=spec["study"]["name"], storage=storage)
     trials = study.trials
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    budget = spec["study"]["generations"] * spec["taylorglo"]["population_size"]
     return {
         "variant": variant,
         "seed": seed,
+        # False when the run was stopped (SIGTERM: the worker gives its trial back, exits 0).
+        "budget_reached": len(finished) >= budget,
         "wall_seconds": round(seconds, 1),
-        "trials": len(trials),
+        "trials": len(finished),
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
-        "steps_trained": sum(int(t.user_attrs.get("steps", 0)) for t in trials),
-        "steps_full": len(trials) * int(spec["training"]["steps"]),
+        "steps_trained": sum(int(t.user_attrs.get("steps", 0)) for t in finished),
+        "steps_full": len(finished) * int(spec["training"]["steps"]),
         "best_value": study.best_value,
         "best_trial": study.best_trial.number,
         "best_params": {k: round(v, 3) for k, v in study.best_trial.params.items()},
@@ -73,6 +84,7 @@ def main() -> None:
     parser.add_argument("--spec", default="studies/quickstart.toml")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--generations", type=int, help="instead of the spec's generations")
     parser.add_argument("--out", type=Path, help="also write the JSON lines here")
     args = parser.parse_args()
     spec = tomllib.loads(Path(args.spec).read_text())
@@ -80,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             for variant in args.variants:
-                row = run_one(spec, variant, seed, Path(tmp))
+                row = run_one(spec, variant, seed, Path(tmp), args.generations)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     if args.out is not None:
