@@ -141,6 +141,17 @@ class PrivateServer:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` on this server; return its storage URL."""
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
     @property
     def admin_url(self) -> str:
         user = "postgres" if self.password is None else f"postgres:{quote(self.password, safe='')}"

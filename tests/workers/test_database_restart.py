@@ -60,6 +60,7 @@ def test_worker_survives_a_database_restart(
 
 
 @pytest.mark.slow
+@pytest.mark.postgres  # a private server of its own
 def test_sigterm_while_the_database_is_down_exits_in_seconds_and_the_trial_goes_back(
     private_server: PrivateServer, make_study: Callable[..., str]
 ) -> None:
