@@ -93,7 +93,11 @@ def test_glo_objective_trains_candidates_and_skips_cached_ones() -> None:
                 "coefficient_population_size": 4},
         "training": {"steps": 5},
     })
-    study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
+    # The spec's pruner (none), not create_study's default MedianPruner, which would stop the
+    # CMA-ES candidates at their first checkpoint against generation 0's few learning curves.
+    study = optuna.create_study(
+        direction="maximize", sampler=make_sampler(spec), pruner=spec.pruner.make()
+    )
     study.optimize(make_objective(spec, device="cpu"), n_trials=spec.n_trials)
     trials = study.trials
     assert len(trials) == 16 and all(t.state == TrialState.COMPLETE for t in trials)
