@@ -8,6 +8,7 @@ import optuna
 
 from optuna_glo.cli._safe_text import printable
 from optuna_glo.keys import BASELINE_ATTR, SGD_LR_PARAM, SGD_MOMENTUM_PARAM, THETA_PREFIX
+from optuna_glo.losses import readable_formula
 from optuna_glo.reports.schedule import Segment, best_individual, lineage_schedule
 from optuna_glo.suggest import load_loss
 
@@ -32,10 +33,11 @@ def describe_population(study: optuna.Study) -> list[str]:
     ]
     if any(k.startswith(THETA_PREFIX) for k in last.params):
         try:
-            formula = load_loss(best).formula()
+            formula = readable_formula(load_loss(best), legend=True)
         except ValueError as err:
             formula = f"(its loss cannot be read: {err})"
-        lines += ["Its last segment's loss:", f"  {printable(formula, limit=None)}"]
+        lines += ["Its last segment's loss:"]
+        lines += [f"  {printable(line, limit=None)}" for line in formula.splitlines()]
     baseline = study.user_attrs.get(BASELINE_ATTR)
     if baseline is not None:
         lines += _baseline(baseline, last)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from torch import nn
 
 from optuna_glo.keys import FORMULA_ATTR, LR_ATTR, UNTRAINABLE_ATTR
+from optuna_glo.losses import readable_formula
 from optuna_glo.objectives._data import Splits, load_dataset
 from optuna_glo.objectives._device import resolve_device
 from optuna_glo.objectives._loop import (
@@ -278,7 +279,7 @@ class FixedLossObjective(TaskData):
         steps = trial.suggest_categorical("steps", list(self.steps))
         repeat = trial.suggest_categorical("repeat", list(range(self.repeats)))
         loss = self.losses[str(name)]()
-        trial.set_user_attr(FORMULA_ATTR, getattr(loss, "formula", lambda: str(name))())
+        trial.set_user_attr(FORMULA_ATTR, readable_formula(loss))
         result = train(
             self.task, loss, steps=int(steps), seed=self.seed + int(repeat), device=self.device,
             data=self.data, evaluate_test=True,

@@ -19,6 +19,7 @@ from optuna_glo.keys import (
     TREE_KEY,
     UNTRAINABLE_ATTR,
 )
+from optuna_glo.losses import readable_formula
 from optuna_glo.losses.trees import (
     Node,
     TreeLoss,
@@ -179,7 +180,7 @@ def suggest_tree_coefficients(
     ]
     loss = TreeLoss(with_coefficients(tree, values), reduction=reduction)
     trial.set_user_attr(TREE_ATTR, loss.text)
-    trial.set_user_attr(FORMULA_ATTR, loss.formula())
+    trial.set_user_attr(FORMULA_ATTR, readable_formula(loss))
     return loss
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from optuna.samplers import BaseGASampler, BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_glo.losses import readable_formula
 from optuna_glo.losses.trees import (
     DEFAULT_NODE_WEIGHTS,
     MAX_TREE_DEPTH,
@@ -185,7 +186,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         storage.set_trial_system_attr(trial_id, CANONICAL_KEY, fitness_key(tree))
         storage.set_trial_system_attr(trial_id, ORIGIN_KEY, origin)
         storage.set_trial_user_attr(trial_id, TREE_ATTR, text)
-        storage.set_trial_user_attr(trial_id, FORMULA_ATTR, TreeLoss(tree).formula())
+        storage.set_trial_user_attr(trial_id, FORMULA_ATTR, readable_formula(TreeLoss(tree)))
         storage.set_trial_user_attr(trial_id, ORIGIN_ATTR, f"generation {generation}: {origin}")
 
     def select_parent(self, study: Study, generation: int) -> list[FrozenTrial]:
