@@ -20,6 +20,7 @@ from optuna_dashboard import wsgi
 
 from optuna_glo import load_loss
 from optuna_glo.cli import main
+from optuna_glo.keys import CACHED_FROM_ATTR
 from optuna_glo.losses import readable_formula
 from optuna_glo.reports.artifacts import ATTR_LIMIT
 from optuna_glo.runtime.spec import StudySpec
@@ -84,6 +85,13 @@ def test_the_dashboard_shows_the_metric_and_each_trials_loss(
         status, headers, png = _get(app, image)  # ... and the dashboard serves it
         assert status.startswith("200") and headers["Content-Type"] == "image/png"
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        # Its learning curve: the validation accuracies reported while it trained, as stored.
+        curve = {int(p["step"]): float(p["value"]) for p in shown["intermediate_values"]}
+        assert curve == trial.intermediate_values
+        if trial.value and CACHED_FROM_ATTR not in trial.user_attrs:  # trained, not a cached copy
+            assert curve, f"trial {trial.number} trained but reported no learning curve"
+            assert max(curve) <= 20 and all(0.0 <= v <= 1.0 for v in curve.values())
+    assert any(t.intermediate_values for t in study.trials)
     best = study.best_trial
     assert detail["note"]["body"].startswith(
         f"## optuna-glo: tiny\n\n**Best loss**: trial {best.number}, validation accuracy"
