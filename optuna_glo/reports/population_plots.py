@@ -66,13 +66,13 @@ def plot_population_accuracy(study: optuna.Study, path: str | Path) -> Path:
     ax.set_ylabel("accuracy")
     ax.set_title(f"{study.study_name}: population's best per generation")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     return save(fig, path)
 
 
 def _segments(points: list[Point]) -> str:
     last = points[-1]
-    return f"{last.generation + 1} generations of {last.epoch / (last.generation + 1):g} epochs"
+    return f"{last.generation + 1} generations, {last.epoch / (last.generation + 1):g} epochs each"
 
 
 def plot_lineage_losses(study: optuna.Study, path: str | Path) -> Path:
