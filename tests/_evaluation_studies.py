@@ -69,6 +69,19 @@ def is_png(path: Path) -> bool:
     return len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def module_imports(path: Path) -> set[str]:
+    """The top-level packages a Python file imports."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
 def evaluation_report(curve_points: int = 3) -> EvaluationReport:
     """A hand-made evaluation of three losses; each training curve has ``curve_points`` points."""
     curve = [(10 * (k + 1), min(0.95, 0.5 + 0.01 * k)) for k in range(curve_points)]

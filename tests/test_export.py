@@ -11,7 +11,13 @@ from types import ModuleType
 import optuna
 import pytest
 import torch
-from _evaluation_studies import GOOD_THETA, add_taylor_trial, study_with_generations, tiny_spec
+from _evaluation_studies import (
+    GOOD_THETA,
+    add_taylor_trial,
+    module_imports,
+    study_with_generations,
+    tiny_spec,
+)
 
 import optuna_glo
 from optuna_glo.cli import main
@@ -34,16 +40,6 @@ def _import(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            names.add((node.module or "").split(".")[0])
-    return names
 
 
 def _same_values_and_gradients(ours: torch.nn.Module, theirs: torch.nn.Module) -> None:
@@ -70,7 +66,7 @@ def test_exported_taylor_loss_is_the_projects(
 ) -> None:
     loss = TaylorGLOLoss(theta, form=form)
     path = export_loss(loss, tmp_path / "my_loss.py", source="a test")
-    assert _imports(path) == {"__future__", "torch"}
+    assert module_imports(path) == {"__future__", "torch"}
     module = _import(path)
     assert loss.formula() == module.FORMULA
     assert f"    {readable_formula(loss)}\n" in module.__doc__  # the docstring reads like math
@@ -81,7 +77,7 @@ def test_exported_taylor_loss_is_the_projects(
 def test_exported_tree_loss_is_the_projects(tmp_path: Path, text: str) -> None:
     loss = TreeLoss(parse(text))
     path = export_loss(loss, tmp_path / "tree_loss.py")
-    assert _imports(path) == {"__future__", "torch"}
+    assert module_imports(path) == {"__future__", "torch"}
     _same_values_and_gradients(loss, _import(path).FoundLoss())
 
 

@@ -170,6 +170,41 @@ def test_children_start_from_their_parents_final_weights_bit_for_bit(
 
 
 @pytest.mark.slow
+def test_plot_and_export_read_a_real_run(epbt_run: tuple[str, Path, str], tmp_path: Path) -> None:
+    import importlib.util
+
+    from optuna_glo.losses import TaylorGLOLoss
+    from optuna_glo.reports.lineage import lineage_points, population_best
+
+    storage, _, _ = epbt_run
+    study, _ = load_study("tiny-epbt", storage, with_sampler=False)
+    segment = 6 / (1197 // 64)  # 6 steps of a 1197-image, batch-64 epoch
+    best = population_best(study)
+    assert [p.epoch for p in best] == pytest.approx([segment, 2 * segment, 3 * segment])
+    assert all(p.test_accuracy is not None for p in best)
+    assert best[-1].val_accuracy == study.best_value
+    assert main(["plot", "--study", "tiny-epbt", "--storage", storage, "--out",
+                 str(tmp_path)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"population_accuracy.png",
+                                                    "lineage_losses.png"}
+    out = tmp_path / "schedule.py"
+    assert main(["export", "--study", "tiny-epbt", "--storage", storage, "--out", str(out)]) == 0
+    spec = importlib.util.spec_from_file_location("schedule", out)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lineage = lineage_points(study)
+    assert [p.trial for p in lineage] == module.TRIALS
+    logits, target = torch.randn(16, 10), torch.randint(0, 10, (16,))
+    for point in lineage:
+        trial = study.trials[point.trial]
+        theta = [trial.params[f"taylor_theta_{i}"] for i in range(8)]
+        project = TaylorGLOLoss(theta, form=trial.user_attrs["taylor_form"])
+        epoch = (point.generation + 0.5) * segment
+        assert torch.equal(module.FoundLoss()(logits, target, epoch), project(logits, target))
+
+
+@pytest.mark.slow
 def test_only_checkpoints_that_can_still_be_parents_are_kept(
     epbt_run: tuple[str, Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,7 +81,9 @@ def add_parser(subparsers: Any) -> None:
         description="Write PNGs: the best loss in the binary view beside cross-entropy (GLO Fig. "
         "6), the search's progress per generation (TaylorGLO Fig. 2), the best loss of each "
         "generation (TaylorGLO Fig. 3a), and the evaluate command's accuracy comparison and "
-        "training curves when they exist.",
+        "training curves when they exist. For EPBT and PBT: accuracy over epochs of the "
+        "population's best and the best lineage (EPBT Fig. 2) and the lineage's losses (EPBT "
+        "Fig. 5; for PBT over SGD its learning rate and momentum).",
     )
     add_study_arguments(p)
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the PNGs")
@@ -91,7 +93,8 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "export", help="write the best loss as a standalone torch module",
         description="Write a Python module, depending on torch only, with FoundLoss: the best "
-        "loss as a drop-in for torch.nn.CrossEntropyLoss.",
+        "loss as a drop-in for torch.nn.CrossEntropyLoss. For EPBT: the best lineage's loss "
+        "schedule, called as FoundLoss()(logits, labels, epoch).",
     )
     add_study_arguments(p)
     p.add_argument("--out", required=True, metavar="FILE.py", help="the module to write")
@@ -252,14 +255,15 @@ def plot_command(args: argparse.Namespace) -> int:
 
 def export_command(args: argparse.Namespace) -> int:
     from optuna_glo.reports.export import export_study
+    from optuna_glo.reports.lineage import is_population_study
     from optuna_glo.runtime.study import load_study
 
     _check_out(args.out, directory=False)
     study, _ = load_study(args.study, args.storage, with_sampler=False)
     path = export_study(study, args.out, trial_number=args.trial)
-    print(
-        f"Wrote {path}. Use it instead of torch.nn.CrossEntropyLoss:\n"
-        f"    from {path.stem} import FoundLoss\n"
-        f"    criterion = FoundLoss()"
-    )
+    print(f"Wrote {path}. Use it instead of torch.nn.CrossEntropyLoss:\n"
+          f"    from {path.stem} import FoundLoss\n"
+          f"    criterion = FoundLoss()")
+    if is_population_study(study):  # the loss changes by epoch (EPBT section 5)
+        print("    loss = criterion(outputs, labels, epoch)   # epoch of the population's schedule")
     return 0

@@ -23,13 +23,17 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optuna_glo.losses import (
-    ClassificationLoss,
-    TaylorGLOLoss,
-    readable_formula,
-    taylor_terms,
-    term_factorials,
+from optuna_glo.losses import ClassificationLoss, TaylorGLOLoss, readable_formula
+from optuna_glo.reports._module_text import (
+    PRELUDE,
+    REDUCE_BATCH,
+    REDUCTION_CHECK,
+    docstring_text,
+    taylor_body_source,
+    taylor_terms_source,
 )
+from optuna_glo.reports.export_schedule import export_schedule
+from optuna_glo.reports.lineage import is_population_study
 
 if TYPE_CHECKING:
     import optuna
@@ -51,58 +55,14 @@ section III-A); coefficients are rounded and terms that cannot change the gradie
     loss = criterion(model(inputs), labels)   # labels: class indices, or one-hot rows
 """
 
-from __future__ import annotations
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-FORMULA = {formula_literal}
-
-#: Smallest prediction used where the loss takes log(y), sqrt(y) or divides by y.
-EPS = 1e-7
-
-
-def _one_hot(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    if target.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        if target.shape != logits.shape[:-1]:
-            raise ValueError(
-                f"Class-index `target` must have shape {{tuple(logits.shape[:-1])}}; "
-                f"it has shape {{tuple(target.shape)}}."
-            )
-        return F.one_hot(target.long(), logits.shape[-1]).to(logits.dtype)
-    if target.shape != logits.shape:
-        raise ValueError(
-            f"One-hot `target` must have the logits' shape {{tuple(logits.shape)}}; "
-            f"it has shape {{tuple(target.shape)}}."
-        )
-    return target.to(logits.dtype)
-
-
-def _safe_log(a: torch.Tensor) -> torch.Tensor:
-    return torch.log(a.clamp_min(EPS))
-
-
-def _safe_sqrt(a: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt(a.clamp_min(EPS))
-
-
-def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    sign = torch.where(b < 0, -1.0, 1.0).to(b.dtype)
-    return a / (sign * b.abs().clamp_min(EPS))
-
+{prelude}
 
 class FoundLoss(nn.Module):
     """L(x, y) = {outer} f(x_i, y_i), averaged over the batch (``reduction="mean"``)."""
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(
-                f"`reduction` must be 'mean', 'sum' or 'none'. It is {{reduction!r}}."
-            )
-        self.reduction = reduction
-{init}
+{reduction_check}{init}
     def pointwise(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """f(x, y) elementwise."""
 {pointwise}
@@ -110,75 +70,25 @@ class FoundLoss(nn.Module):
         x = _one_hot(target, logits)
         y = torch.softmax(logits, dim=-1)
         per_sample = -self.pointwise(x, y).{combine}(dim=-1)
-        if self.reduction == "mean":
-            return per_sample.mean(dim=-1)
-        if self.reduction == "sum":
-            return per_sample.sum(dim=-1)
-        return per_sample
-
+{reduce_batch}
     def extra_repr(self) -> str:
         return f"reduction={{self.reduction!r}}"
 '''
-
-
-def _docstring_text(text: str, *, limit: int = 300, unicode: bool = False) -> str:
-    r"""``text`` written so that it stands inside the module's triple-quoted docstring as data.
-
-    Printable ASCII stays as it is, except ``"`` and ``\``, which are escaped; every other
-    character (line breaks, terminal escapes, bidi controls, U+2028, non-ASCII letters) is written
-    as its escape sequence with the backslash escaped, so the docstring shows ``\x1b`` rather than
-    holding an ESC. No value can close the docstring or start a line of code. At most ``limit``
-    characters of ``text`` are written. With ``unicode``, printable non-ASCII characters
-    (``str.isprintable``: the readable formula's subscripts and signs) stay as they are.
-    """
-    shown = text if len(text) <= limit else text[:limit] + "..."
-    out = []
-    for char in shown:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif " " <= char <= "~" or (unicode and char.isprintable()):
-            out.append(char)
-        else:
-            out.append(ascii(char)[1:-1].replace("\\", "\\\\"))
-    return "".join(out)
 
 
 def _taylor_parts(loss: TaylorGLOLoss) -> tuple[str, str]:
     if loss.theta.dim() != 1:
         raise ValueError("`loss` must be one TaylorGLO loss, not a population of them.")
     theta = [float(v) for v in loss.theta.tolist()]
-    terms = taylor_terms(loss.order)
-    if loss.form == "eq5":
-        scales = [1.0 / divisor for divisor in term_factorials(loss.order)]
-        where = "TaylorGLO eq. 5"
-        scale_doc = "1 / (a! b!) (eq. 3)"
-    else:
-        scales = [1.0] * len(terms)
-        where = "TaylorGLO in the authors' code's form"
-        scale_doc = "1 (no 1 / (a! b!) in this form)"
+    where = "TaylorGLO eq. 5" if loss.form == "eq5" else "TaylorGLO in the authors' code's form"
     init = (
         f"        # {where}: centre (theta_0, theta_1), then one coefficient per term.\n"
         f"        theta = {theta!r}\n"
         "        dtype = torch.get_default_dtype()\n"
         '        self.register_buffer("theta", torch.tensor(theta, dtype=dtype))\n'
-        f"        #: (a, b) powers of (x - theta_0) and (y - theta_1), and {scale_doc}.\n"
-        f"        self.terms = {terms!r}\n"
-        f"        self.scales = {scales!r}\n"
+        + taylor_terms_source(loss.order, loss.form)
     )
-    pointwise = (
-        "        coeffs = self.theta.to(y.dtype).unbind(-1)\n"
-        "        dx = x - coeffs[0]\n"
-        "        dy = y - coeffs[1]\n"
-        "        dx_pows = [torch.ones_like(dx), dx]\n"
-        "        dy_pows = [torch.ones_like(dy), dy]\n"
-        f"        for _ in range(2, {loss.order} + 1):\n"
-        "            dx_pows.append(dx_pows[-1] * dx)\n"
-        "            dy_pows.append(dy_pows[-1] * dy)\n"
-        "        out = torch.zeros_like(y)\n"
-        "        for coeff, scale, (a, b) in zip(coeffs[2:], self.scales, self.terms):\n"
-        "            out = out + (coeff * scale) * dx_pows[a] * dy_pows[b]\n"
-        "        return out\n"
-    )
+    pointwise = taylor_body_source(loss.order, "self.theta")
     return init, pointwise
 
 
@@ -254,31 +164,41 @@ def loss_module_source(
         )
     formula = loss.formula()
     return _HEADER.format(
-        title=_docstring_text(title), version=_docstring_text(__version__),
-        source=_docstring_text(source),
-        readable=_docstring_text(readable_formula(loss), limit=100_000, unicode=True),
-        module=_docstring_text(module), formula_literal=ascii(formula), init=init,
+        title=docstring_text(title), version=docstring_text(__version__),
+        source=docstring_text(source),
+        readable=docstring_text(readable_formula(loss), limit=100_000, unicode=True),
+        module=docstring_text(module), init=init, reduction_check=REDUCTION_CHECK,
+        reduce_batch=REDUCE_BATCH,
+        prelude=PRELUDE.format(formula_literal=ascii(formula)),
         pointwise=pointwise, outer=outer, combine=combine,
     )
 
 
-def export_loss(
-    loss: ClassificationLoss, out: str | Path, *, source: str = "a loss"
-) -> Path:
-    """Write :func:`loss_module_source` to ``out`` (a ``.py`` file); return its path."""
+def module_path(out: str | Path) -> Path:
+    """``out`` as the path of a module to write: a ``.py`` file named like a Python identifier."""
     path = Path(out)
     if path.suffix != ".py" or not path.stem.isidentifier():
         raise ValueError(
             f"`out` must be a .py file whose name is a Python identifier (e.g. my_loss.py). "
             f"The specified `out` is {str(out)!r}."
         )
+    return path
+
+
+def export_loss(
+    loss: ClassificationLoss, out: str | Path, *, source: str = "a loss"
+) -> Path:
+    """Write :func:`loss_module_source` to ``out`` (a ``.py`` file); return its path."""
+    path = module_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(loss_module_source(loss, source=source, module=path.stem), encoding="utf-8")
     return path
 
 
 def export_study(study: optuna.Study, out: str | Path, *, trial_number: int | None = None) -> Path:
-    """Export the best loss of ``study`` (or of trial ``trial_number``) to ``out``."""
+    """Export the best loss of ``study`` (or of trial ``trial_number``) to ``out``; for an EPBT
+    or PBT study, the loss schedule of that trial's lineage
+    (:func:`~optuna_glo.reports.export_schedule.export_schedule`)."""
     from optuna_glo.suggest import best_trial, load_loss
 
     if trial_number is None:
@@ -292,4 +212,6 @@ def export_study(study: optuna.Study, out: str | Path, *, trial_number: int | No
         trial = matches[0]
     value = f", validation accuracy {trial.value:.4f}" if trial.value is not None else ""
     source = f"study {study.study_name!r}, trial {trial.number}{value}"
+    if is_population_study(study):
+        return export_schedule(study, trial, module_path(out))
     return export_loss(load_loss(trial), out, source=source)

@@ -7,6 +7,7 @@
   to red and shifted to zero at ``y0 = 1`` (TaylorGLO Fig. 3a);
 * :func:`plot_evaluation` and :func:`plot_training_curves`: what ``optuna-glo evaluate`` measured
   (GLO Fig. 3 and 5);
+* EPBT and PBT studies: :mod:`optuna_glo.reports.population_plots` (EPBT Figs. 2 and 5);
 
 The small per-trial picture the workers attach is :func:`optuna_glo.reports.shapes.loss_shape_png`.
 
@@ -22,34 +23,22 @@ from typing import TYPE_CHECKING, Any
 
 from optuna_glo.keys import EVALUATION_ATTR
 from optuna_glo.losses import CrossEntropy, readable_formula
+from optuna_glo.reports._figures import figure, save
 from optuna_glo.reports.artifacts import has_runs, load_evaluations
 from optuna_glo.reports.generations import generations, trial_generation
+from optuna_glo.reports.lineage import is_population_study
 from optuna_glo.reports.shapes import binary_curve
 
 if TYPE_CHECKING:
     import optuna
-    from matplotlib.figure import Figure
     from torch import nn
 
 _logger = logging.getLogger(__name__)
 
 
-def _figure(width: float, height: float, dpi: int = 100) -> Figure:
-    from matplotlib.figure import Figure  # the OO API: no pyplot state, safe in any process
-
-    return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
-
-
-def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
-
-
 def plot_binary_view(loss: nn.Module, path: str | Path, *, label: str = "best loss") -> Path:
     """GLO Fig. 6: the loss at ``x0 = 1`` against ``y0``, cross-entropy in a panel beside it."""
-    fig = _figure(9, 3.6)
+    fig = figure(9, 3.6)
     ax_loss, ax_ce = fig.subplots(1, 2)
     for ax, the_loss, name, color in (
         (ax_loss, loss, label, "tab:red"), (ax_ce, CrossEntropy(), "cross-entropy", "tab:blue"),
@@ -62,7 +51,7 @@ def plot_binary_view(loss: nn.Module, path: str | Path, *, label: str = "best lo
         ax.set_title(name)
         ax.grid(alpha=0.3)
     fig.suptitle(_wrap(readable_formula(loss), 100), fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _wrap(text: str, width: int) -> str:
@@ -88,7 +77,7 @@ def plot_search_progress(
             record = b
             new_best.append((g, b))
         all_time.append(record)
-    fig = _figure(7, 4)
+    fig = figure(7, 4)
     ax = fig.add_subplot()
     ax.plot(gens, all_time, color="black", linewidth=2, label="all-time best")
     ax.plot(gens, best, color="tab:blue", marker=".", label="generation best")
@@ -102,7 +91,7 @@ def plot_search_progress(
     ax.set_title(f"{study.study_name}: search progress")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_generation_losses(
@@ -120,7 +109,7 @@ def plot_generation_losses(
         raise ValueError(f"Study {study.study_name!r} has no completed trial to plot.")
     norm = colors.Normalize(vmin=min(by_gen), vmax=max(max(by_gen), min(by_gen) + 1))
     cmap = matplotlib.colormaps["coolwarm"]
-    fig = _figure(7, 4.5)
+    fig = figure(7, 4.5)
     ax = fig.add_subplot()
     for gen, trials in by_gen.items():
         best = max(trials, key=lambda t: t.value if t.value is not None else -math.inf)
@@ -136,13 +125,13 @@ def plot_generation_losses(
     ax.set_ylabel("loss at x0 = 1, shifted to 0 at y0 = 1")
     ax.set_title(f"{study.study_name}: best loss of each generation")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_evaluation(report: dict[str, Any], path: str | Path) -> Path:
     """Test accuracy of every run per loss, with mean and standard deviation (GLO Fig. 5)."""
     rows = report["rows"]
-    fig = _figure(max(5.0, 1.6 * len(rows) + 2), 4.2)
+    fig = figure(max(5.0, 1.6 * len(rows) + 2), 4.2)
     ax = fig.add_subplot()
     for i, row in enumerate(rows):
         accs = row["test_accuracy"]
@@ -163,12 +152,12 @@ def plot_evaluation(report: dict[str, Any], path: str | Path) -> Path:
         f"{report['task']}: {report['steps']:,} steps{extra}, {report['repeats']} runs each"
     )
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_training_curves(report: dict[str, Any], path: str | Path) -> Path:
     """Mean test accuracy during training for each loss (the data of GLO Fig. 3)."""
-    fig = _figure(7, 4.2)
+    fig = figure(7, 4.2)
     ax = fig.add_subplot()
     for row in report["rows"]:
         if row["curve"]:
@@ -180,7 +169,7 @@ def plot_training_curves(report: dict[str, Any], path: str | Path) -> Path:
     ax.set_title(f"{report['task']}: training curves")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_study(
@@ -192,6 +181,8 @@ def plot_study(
 ) -> list[Path]:
     """Every picture the study has data for, as PNGs in ``out_dir``; returns their paths.
 
+    An EPBT or PBT study gets its own pictures
+    (:func:`~optuna_glo.reports.population_plots.plot_population_study`: EPBT Figs. 2 and 5).
     An evaluation's runs and curves are read from its study artifact in ``artifact_dir``
     (:func:`~optuna_glo.reports.artifacts.load_evaluations`); an evaluation whose runs cannot be
     read here is skipped with a warning.
@@ -222,6 +213,10 @@ def plot_study(
                 f"({type(err).__name__}: {str(err)[:80]}). Run `optuna-glo evaluate` again to "
                 "replace it."
             ) from None
+    if is_population_study(study):
+        from optuna_glo.reports.population_plots import plot_population_study
+
+        return [*plot_population_study(study, out), *evaluations]
     written.append(plot_binary_view(
         load_loss(best), out / "best_loss_binary_view.png", label=f"best loss (trial {best.number})"
     ))

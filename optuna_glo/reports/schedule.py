@@ -56,7 +56,7 @@ def lineage_schedule(study: optuna.Study, trial: FrozenTrial) -> list[Segment]:
         if parent is not None and parent not in by_number:
             raise ValueError(f"Trial {current.number}'s parent {parent} is not in the study.")
         current = None if parent is None else by_number[parent]
-    return [_segment(t) for t in reversed(chain)]
+    return [segment_of(t) for t in reversed(chain)]
 
 
 def best_individual(study: optuna.Study) -> FrozenTrial | None:
@@ -65,7 +65,7 @@ def best_individual(study: optuna.Study) -> FrozenTrial | None:
     return study.best_trial if complete else None
 
 
-def _segment(t: FrozenTrial) -> Segment:
+def segment_of(t: FrozenTrial) -> Segment:
     params = {k: float(v) for k, v in t.params.items() if _number(v)}
     return Segment(
         trial=t.number,

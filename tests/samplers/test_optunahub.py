@@ -10,10 +10,12 @@ import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import optuna
 import optunahub
 import pytest
+import torch
 from optuna.trial import FrozenTrial, TrialState
 
 import optuna_glo
@@ -109,3 +111,34 @@ def test_the_glo_package_runs_its_example_objective(monkeypatch: pytest.MonkeyPa
                   and COEFFICIENT_TREE_KEY not in t.system_attrs]
     assert len(discovered) == 4  # one GP generation of 4 trainable trees
     assert example.module.readable_formula(example.module.load_loss(study)).startswith("L(x, y)")
+
+
+def test_the_epbt_package_runs_generations_whose_children_inherit_weights(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = _example("epbt", monkeypatch)
+    sampler = example.module.EPBTSampler(population_size=4, n_elites=2, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    loaded: list[tuple[int, int]] = []  # (trial, parent) whose weights the trial started from
+    real_load = torch.nn.Module.load_state_dict
+
+    def spy(model: torch.nn.Module, state: Any, *args: Any, **kwargs: Any) -> Any:
+        number = study.trials[-1].number
+        parent = [n for n, w in example.WEIGHTS.items() if w["model"] is state]
+        loaded.append((number, *parent))
+        return real_load(model, state, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", spy)
+    study.optimize(example.objective, n_trials=sampler.n_trials(generations=3))
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    generations = [example.module.generation_of(t) for t in study.trials]
+    assert generations == [0, 0, 0, 0, 1, 1, 2, 2]
+    parents = {t.number: example.module.parent_of(study, t) for t in study.trials}
+    assert all(parents[n] is None for n in range(4))
+    for child in range(4, 8):  # a child's parent is an individual of the previous population
+        assert parents[child] is not None and generations[parents[child]] < generations[child]
+    assert loaded == [(n, parents[n]) for n in range(4, 8)]
+    assert all(len([p for p in t.params if p.startswith(THETA_PREFIX)]) == 8 for t in study.trials)
+    loss = example.module.load_loss(study)
+    assert isinstance(loss, optuna_glo.losses.TaylorGLOLoss)
+    assert example.module.readable_formula(loss).startswith("L(x, y)")
