@@ -1,8 +1,9 @@
 """One generation end to end through the batch-mode worker: training plus storage work.
 
-Creates a study (TaylorGLO, population K, budget K) on ``--storage`` (a SQLite URL or a journal
-file path), runs ``run_worker`` with ``population_batch=K`` (the generation trained as one model
-stack where that is faster) and reports the wall time, the time spent training (inside the
+Creates a study (TaylorGLO, population K, budget K; ``--method epbt``: EPBT's generation 0 of
+K individuals, K / 2 elites, a segment of ``--steps`` steps) on ``--storage`` (a SQLite URL or a
+journal file path), runs ``run_worker`` with ``population_batch=K`` (the generation trained as
+one model stack where that is faster) and reports the wall time, the time spent training (inside the
 objective) and the rest (claims, suggests, tells: the storage's share).
 
     python benchmarks/generation_e2e.py --storage sqlite:///g.db --task mnist-basic-cnn --k 28 \\
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -45,6 +47,21 @@ population_size = {k}
 steps = {steps}
 """
 
+#: EPBT counts its budget in generations: one generation of K fresh individuals.
+EPBT_SPEC = """
+[study]
+name = "generation"
+method = "epbt"
+task = "{task}"
+generations = 1
+seed = 0
+
+[epbt]
+population_size = {k}
+n_elites = {elites}
+segment_steps = {steps}
+"""
+
 
 class TimedTraining:
     """The spec's objective, timing its batch trainings (the rest of the wall time is storage)."""
@@ -63,6 +80,8 @@ class TimedTraining:
     def train_batch(self, trials: list[optuna.trial.Trial]) -> list[float]:
         start = time.perf_counter()
         try:
+            if hasattr(self.inner, "train_trials"):  # EPBT's population objective
+                return list(self.inner.train_trials(trials, population_batch=len(trials)))
             return train_trials(self.inner, trials)
         finally:
             self.seconds += time.perf_counter() - start
@@ -80,13 +99,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = StudySpec.from_dict(tomllib.loads(SPEC.format(
-        method=args.method, task=args.task, k=args.k, steps=args.steps)))
+    template = EPBT_SPEC if args.method == "epbt" else SPEC
+    spec = StudySpec.from_dict(tomllib.loads(template.format(
+        method=args.method, task=args.task, k=args.k, steps=args.steps, elites=args.k // 2)))
     create_study(spec, args.storage)
     device = resolve_device(args.device)
-    objective = make_objective(spec, device=str(device))
+    # EPBT's checkpoints go to a temporary directory, removed afterwards.
+    checkpoints = tempfile.TemporaryDirectory()
+    objective = make_objective(spec, device=str(device), artifact_dir=checkpoints.name)
     splits, source = task_data(get_task(args.task), args.data)
-    objective._data = splits.to(device)  # the objective's data, loaded once (random or real)
+    # The objective's data, loaded once (random or real); EPBT's is its segment trainer's.
+    getattr(objective, "trainer", objective)._data = splits.to(device)
     timed = TimedTraining(objective)
     start = time.perf_counter()
     summary = run_worker("generation", args.storage, progress=False, objective=timed,

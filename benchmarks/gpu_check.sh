@@ -55,12 +55,16 @@ if [ $SMOKE = 1 ]; then
     DEVICE=cpu; POP_TASK=digits-mlp; K=2; STEPS=2; GEN_TASK=digits-mlp; GEN_STEPS=2
     CIFAR_ARGS=(--device cpu --batch-size 4 --warmup 1 --steps 1 --tasks cifar10-resnet32)
     LIMIT_POP=90; LIMIT_GEN=90; LIMIT_CIFAR=90; LIMIT_EPBT=60
+    EPBT_TASK=digits-mlp; EPBT_K=2; EPBT_STEPS=2  # a ResNet-32 stack takes minutes on a CPU
     MODES=(eager)
     export OMP_NUM_THREADS=1
 else
     DEVICE=cuda; POP_TASK=mnist-basic-cnn; K=28; STEPS=2000; GEN_TASK=mnist-basic-cnn
     GEN_STEPS=2000; CIFAR_ARGS=(--device cuda)
     LIMIT_POP=75; LIMIT_GEN=45; LIMIT_CIFAR=45; LIMIT_EPBT=45
+    # EPBT 4.1's population of 40 ResNet-32s, 100 steps of its first segment (the time per step
+    # of the whole population; a full 8-epoch segment is 3,128 steps).
+    EPBT_TASK=cifar10-resnet32; EPBT_K=40; EPBT_STEPS=100
     MODES=(eager amp compile)
 fi
 
@@ -108,8 +112,8 @@ if "$PY" -c "import sys; from optuna_glo.runtime.methods import METHODS; \
 sys.exit(0 if 'epbt' in METHODS else 1)" 2>/dev/null; then
     TMP=$(mktemp -d)
     step epbt-generation $LIMIT_EPBT "$PY" "$REPO/benchmarks/generation_e2e.py" \
-        --method epbt --storage "sqlite:///$TMP/epbt.db" --task cifar10-resnet32 \
-        --k $K --steps $GEN_STEPS --device $DEVICE --data auto \
+        --method epbt --storage "sqlite:///$TMP/epbt.db" --task $EPBT_TASK \
+        --k $EPBT_K --steps $EPBT_STEPS --device $DEVICE --data auto \
         --json "$OUT/epbt-generation.json"
     rm -rf "$TMP"
 else

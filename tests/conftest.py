@@ -49,30 +49,3 @@ def grpc_url(tmp_path: Path) -> Iterator[str]:
     """A ``grpc://`` URL of ``optuna-glo storage-proxy`` serving a new SQLite file."""
     with grpc_proxy(f"sqlite:///{tmp_path / 'proxied.db'}") as url:
         yield url
-
-
-#: Slow tests that failed on the final merged main (session of 2026-12-02) and were not fixed before
-#: the session ended: a known regression, listed in the closing note, to fix first in the next one.
-#: Marked non-strict xfail so the suite stays runnable; each still runs (XPASS once fixed).
-KNOWN_MERGE_REGRESSIONS = {
-    "tests/workers/test_database_restart.py::"
-    "test_sigterm_while_the_database_is_down_exits_in_seconds_and_the_trial_goes_back",
-    "tests/objectives/test_stack.py::test_batched_worker_runs_the_same_search_as_the_one_by_one_worker",
-    "tests/samplers/test_gp_glo.py::test_glo_objective_trains_candidates_and_skips_cached_ones",
-    "tests/test_gpu_check.py::test_cpu_smoke_runs_every_step_and_writes_the_summary",
-    "tests/test_population.py::test_run_prints_the_best_schedule_next_to_cross_entropy",
-    "tests/workers/test_crash_recovery.py::test_sigterm_gives_the_running_trial_back_and_exits_0",
-    "tests/workers/test_database_restart.py::test_worker_survives_a_database_restart",
-    "tests/workers/test_launch.py::test_launch_ctrl_c_stops_every_worker_cleanly",
-}
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    import pytest
-
-    for item in items:
-        if item.nodeid in KNOWN_MERGE_REGRESSIONS:
-            item.add_marker(pytest.mark.xfail(
-                reason="known regression after the 2026-12-02 merges (see the closing note)",
-                strict=False, raises=BaseException,
-            ))
