@@ -142,3 +142,19 @@ def test_the_epbt_package_runs_generations_whose_children_inherit_weights(
     loss = example.module.load_loss(study)
     assert isinstance(loss, optuna_glo.losses.TaylorGLOLoss)
     assert example.module.readable_formula(loss).startswith("L(x, y)")
+
+
+def test_the_epbt_package_gives_pbt_for_the_same_objective(monkeypatch: pytest.MonkeyPatch) -> None:
+    # EPBT 4.1's baseline: every member trains every generation from a member's weights.
+    example = _example("epbt", monkeypatch)
+    sampler = example.module.PBTSampler(population_size=4, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(example.objective, n_trials=sampler.n_trials(generations=3))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 12
+    assert [example.module.generation_of(t) for t in study.trials] == [0] * 4 + [1] * 4 + [2] * 4
+    for child in study.trials[4:]:
+        parent = example.module.parent_of(study, child)
+        assert parent is not None
+        assert example.module.generation_of(study.trials[parent]) == (
+            example.module.generation_of(child) - 1
+        )
