@@ -85,11 +85,17 @@ def search(
         generation_of=lambda trial: trial.number // POPULATION,
         untrainable_reason=_untrainable, device="cpu",
     )
-    study = optuna.create_study(direction="maximize", sampler=_sampler(method, seed))
+    # No pruner (create_study's default is a MedianPruner): every candidate trains its steps,
+    # as in a study made from a spec without a [pruner] table.
+    study = optuna.create_study(
+        direction="maximize", sampler=_sampler(method, seed), pruner=optuna.pruners.NopPruner()
+    )
     start = time.perf_counter()
     for _ in range(0, budget, POPULATION):
         trials = [study.ask() for _ in range(min(POPULATION, budget - len(study.trials)))]
         for trial, value in zip(trials, train_trials(objective, trials), strict=True):
+            if isinstance(value, optuna.TrialPruned):
+                raise RuntimeError(f"trial {trial.number} was pruned without a pruner: {value}")
             study.tell(trial, value)
     best = study.best_trial
     return {
