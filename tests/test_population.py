@@ -130,7 +130,7 @@ def test_run_prints_the_best_schedule_next_to_cross_entropy(
 ) -> None:
     storage, _, out = epbt_run
     assert "Best individual: trial" in out and "Its schedule" in out
-    assert "theta0" in out and "L(x, y) = -Σᵢ [" in out and "one-hot target" in out
+    assert "theta0" in out and "L(x, y) = -(1/n) Σᵢ [" in out and "one-hot target" in out
     # Cross-entropy alone for the population's total steps: 3 generations x 6 steps.
     assert "Cross-entropy trained alone for the same 18 steps" in out
     assert main(["best", "--study", "tiny-epbt", "--storage", storage]) == 0
