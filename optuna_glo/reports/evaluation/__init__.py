@@ -7,20 +7,16 @@
 scipy and matplotlib are imported only where they are used.
 """
 
-from optuna_glo.reports.evaluation._runner import (
+from optuna_glo.reports.evaluation._evaluate import EVAL_SEED_BASE, evaluate_losses
+from optuna_glo.reports.evaluation._lr_search import LR_GRID_FACTORS, TUNE_SEED_BASE, lr_grid
+from optuna_glo.reports.evaluation._results import ResultsFile, run_key
+from optuna_glo.reports.evaluation._rows import (
     BASELINE,
-    EVAL_SEED_BASE,
-    LR_GRID_FACTORS,
-    TUNE_SEED_BASE,
     TUNED_BASELINE,
     Candidate,
     EvaluationReport,
     LRSearch,
-    ResultsFile,
     Row,
-    evaluate_losses,
-    lr_grid,
-    run_key,
 )
 from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize, welch_greater
 from optuna_glo.reports.evaluation._table import csv_table, curves_csv, markdown_table, write_tables

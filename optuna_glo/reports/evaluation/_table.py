@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from optuna_glo.reports.evaluation._runner import TUNED_BASELINE, EvaluationReport
+from optuna_glo.reports.evaluation._rows import TUNED_BASELINE, EvaluationReport
 from optuna_glo.reports.evaluation._stats import format_p
 
 

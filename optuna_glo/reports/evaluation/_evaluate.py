@@ -1,0 +1,128 @@
+"""Full-length evaluation: each loss trained ``repeats`` times, test accuracy, Table 1 statistics.
+
+TaylorGLO section 6.2 and Table 1: the best loss of a search and the cross-entropy baseline are
+each trained to full length ten times with different seeds; the table shows mean (std) test
+accuracy and the p-value of a one-tailed Welch t-test of each loss against cross-entropy, and
+against cross-entropy at a learning rate tuned on the validation set (:mod:`._lr_search`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from optuna_glo.objectives import Task, load_dataset
+from optuna_glo.reports.evaluation._lr_search import LR_GRID_FACTORS, search_lr
+from optuna_glo.reports.evaluation._results import ResultsFile
+from optuna_glo.reports.evaluation._rows import (
+    BASELINE,
+    TUNED_BASELINE,
+    Candidate,
+    EvaluationReport,
+    Row,
+)
+from optuna_glo.reports.evaluation._runner import Runner
+from optuna_glo.reports.evaluation._stats import welch_greater
+
+#: Seeds of the evaluation runs: ``EVAL_SEED_BASE + r`` for repeat ``r``. They differ from every
+#: seed a search trains with (the study seed, 0 by default), so the winner is not judged on the
+#: noise it was selected on. Every loss gets the same seeds.
+EVAL_SEED_BASE = 1_000
+
+
+def evaluate_losses(
+    task: Task,
+    candidates: Sequence[Candidate],
+    *,
+    results_path: str | Path,
+    repeats: int = 10,
+    steps: int | None = None,
+    data_portion: float = 1.0,
+    device: str | None = None,
+    data_dir: str | None = None,
+    download: bool = False,
+    tune_baseline_lr: bool = True,
+    lr_factors: Sequence[float] = LR_GRID_FACTORS,
+    tune_repeats: int = 2,
+    eval_every: int | None = None,
+    progress: bool = True,
+    announce: Callable[[str], object] = print,
+) -> EvaluationReport:
+    """Train each candidate ``repeats`` times at full length and compare test accuracies.
+
+    Args:
+        task: The task (data set, model, recipe); ``candidates`` carry their learning rates.
+        candidates: The rows. One labelled ``"cross_entropy"`` is the baseline of the p-values.
+        results_path: JSON-lines file of finished trainings (appended; read back on a rerun).
+        repeats: Trainings per loss, with seeds ``EVAL_SEED_BASE + r``.
+        steps: Training steps (default: the recipe's ``full_steps``).
+        data_portion: Train on this fixed random portion of the training set (GLO Fig. 4).
+        device: Training device.
+        data_dir: Where data sets are read.
+        download: Whether a missing data set may be downloaded.
+        tune_baseline_lr: Add the row "cross_entropy, learning rate tuned".
+        lr_factors: The learning-rate grid, as factors of the task's rate.
+        tune_repeats: Seeds per grid point of the learning-rate search.
+        eval_every: Record test accuracy every this many steps (default: 20 points per run).
+        progress: Show progress bars (with the time remaining).
+        announce: Where the learning-rate search prints its budget and choice.
+    """
+    steps = task.recipe.full_steps if steps is None else steps
+    for name, value in (("repeats", repeats), ("steps", steps), ("tune_repeats", tune_repeats)):
+        if value < 1:
+            raise ValueError(f"`{name}` must be >= 1. The specified `{name}` is {value}.")
+    if not 0.0 < data_portion <= 1.0:
+        raise ValueError(
+            f"`data_portion` must be in (0, 1]. The specified `data_portion` is {data_portion}."
+        )
+    labels = [c.label for c in candidates]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"`candidates` must have distinct labels. The labels are {labels}.")
+    eval_every = max(1, steps // 20) if eval_every is None else eval_every
+    data = load_dataset(task.dataset, data_dir, download)
+    if data_portion < 1.0:
+        data = data.subset_train(data_portion)
+    runner = Runner(
+        task, data, steps=steps, portion=data_portion, device=device, eval_every=eval_every,
+        results=ResultsFile(results_path), progress=progress,
+    )
+    candidates = list(candidates)
+    lr_search = None
+    baseline = next((c for c in candidates if c.label == BASELINE), None)
+    if tune_baseline_lr and baseline is not None:
+        lr_search = search_lr(runner, baseline, lr_factors, tune_repeats, announce)
+        tuned = Candidate(TUNED_BASELINE, baseline.loss, lr_search.best_lr)
+        candidates.insert(candidates.index(baseline) + 1, tuned)
+
+    seeds = [EVAL_SEED_BASE + r for r in range(repeats)]
+    jobs = {c.label: [runner.job(c, s, "evaluation") for s in seeds] for c in candidates}
+    records = runner.run([j for js in jobs.values() for j in js], desc="evaluate")
+    rows = []
+    for c in candidates:
+        recs = [records[j.key] for j in jobs[c.label]]
+        rows.append(Row(
+            c.label, c.formula, c.lr, [float(r["test_accuracy"]) for r in recs],
+            sum(bool(r["diverged"]) for r in recs), _mean_curve([r["curve"] for r in recs]),
+        ))
+    base_row = next((r for r in rows if r.label == BASELINE), None)
+    tuned_row = next((r for r in rows if r.label == TUNED_BASELINE), None)
+    for row in rows:
+        if base_row is not None and row is not base_row:
+            row.p_vs_baseline = welch_greater(row.test_accuracy, base_row.test_accuracy)
+        if tuned_row is not None and row not in (base_row, tuned_row):
+            row.p_vs_tuned = welch_greater(row.test_accuracy, tuned_row.test_accuracy)
+    return EvaluationReport(
+        task.name, steps, repeats, data_portion, seeds, rows, lr_search,
+        trained=runner.trained, reused=runner.reused,
+    )
+
+
+
+def _mean_curve(curves: Sequence[Sequence[Sequence[float]]]) -> list[tuple[int, float]]:
+    """Mean accuracy per recorded step over the runs that reached that step."""
+    by_step: dict[int, list[float]] = {}
+    for curve in curves:
+        for step, acc in curve:
+            by_step.setdefault(int(step), []).append(float(acc))
+    return [(step, math.fsum(v) / len(v)) for step, v in sorted(by_step.items())]

@@ -1,0 +1,159 @@
+"""The rows of an evaluation and its report: a loss at a learning rate, its test accuracies.
+
+TaylorGLO section 6.2 and Table 1: the best loss of a search and the cross-entropy baseline are
+each trained to full length ten times with different seeds; the table shows mean (std) test
+accuracy and the p-value of a one-tailed Welch t-test of each loss against cross-entropy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from optuna_glo.losses import ClassificationLoss, readable_formula
+from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize
+
+BASELINE = "cross_entropy"
+TUNED_BASELINE = "cross_entropy, learning rate tuned"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One row of the table: a loss at a learning rate.
+
+    Attributes:
+        label: The row's name (``"best (trial 12)"``, ``"cross_entropy"``, ...).
+        loss: The loss module.
+        lr: Learning rate it trains with.
+    """
+
+    label: str
+    loss: ClassificationLoss
+    lr: float
+
+    @property
+    def formula(self) -> str:
+        """The loss's readable formula (rounded: for people, not for telling losses apart)."""
+        return readable_formula(self.loss)
+
+    @property
+    def identity(self) -> str:
+        """What makes two losses the same loss: the formula, with full-precision parameters."""
+        theta = getattr(self.loss, "theta", None)
+        if theta is not None:
+            return f"TaylorGLO{json.dumps(theta.tolist())}"
+        text = getattr(self.loss, "text", None)
+        return f"tree:{text}" if isinstance(text, str) else self.loss.formula()
+
+
+@dataclass
+class Row:
+    """A row of the results table."""
+
+    label: str
+    formula: str
+    lr: float
+    test_accuracy: list[float]
+    diverged: int
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    p_vs_baseline: float = math.nan
+    p_vs_tuned: float = math.nan
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.test_accuracy)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.summary
+        return {
+            "loss": self.label, "formula": self.formula, "lr": self.lr,
+            "test_accuracy": self.test_accuracy, "n": s.n, "mean": s.mean,
+            "std": _none_if_nan(s.std), "diverged": self.diverged,
+            "p_vs_cross_entropy": _none_if_nan(self.p_vs_baseline),
+            "p_vs_cross_entropy_lr_tuned": _none_if_nan(self.p_vs_tuned),
+            "curve": [list(point) for point in self.curve],
+        }
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+@dataclass
+class LRSearch:
+    """The baseline's learning-rate search: mean validation accuracy per rate."""
+
+    grid: list[float]
+    seeds: list[int]
+    steps: int
+    val_accuracy: dict[float, float]
+
+    @property
+    def best_lr(self) -> float:
+        return max(self.grid, key=lambda lr: self.val_accuracy[lr])
+
+    @property
+    def trainings(self) -> int:
+        return len(self.grid) * len(self.seeds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "grid": self.grid, "seeds": self.seeds, "steps": self.steps,
+            "val_accuracy": [[lr, self.val_accuracy[lr]] for lr in self.grid],
+            "best_lr": self.best_lr, "trainings": self.trainings,
+        }
+
+
+@dataclass
+class EvaluationReport:
+    """Everything an evaluation measured, ready for the table, the plots and the study."""
+
+    task: str
+    steps: int
+    repeats: int
+    data_portion: float
+    seeds: list[int]
+    rows: list[Row]
+    lr_search: LRSearch | None = None
+    trained: int = 0
+    reused: int = 0
+
+    def row(self, label: str) -> Row | None:
+        return next((r for r in self.rows if r.label == label), None)
+
+    def summary_lines(self) -> list[str]:
+        """One line per searched or named loss: its gain over cross-entropy, with p-values."""
+        base, tuned = self.row(BASELINE), self.row(TUNED_BASELINE)
+        lines = []
+        for row in self.rows:
+            if row.label in (BASELINE, TUNED_BASELINE) or base is None:
+                continue
+            s = row.summary
+            gain = s.mean - base.summary.mean
+            parts = [
+                f"{row.label}: {s.mean:.4f} vs cross-entropy {base.summary.mean:.4f} at lr "
+                f"{base.lr:g} ({gain:+.4f}, p = {format_p(row.p_vs_baseline)})"
+            ]
+            if tuned is not None:
+                t = tuned.summary
+                verdict = (
+                    "significantly better" if row.p_vs_tuned < 0.05 else "not significantly better"
+                )
+                parts.append(
+                    f"vs cross-entropy at its tuned lr {tuned.lr:g}: {t.mean:.4f} "
+                    f"({s.mean - t.mean:+.4f}, p = {format_p(row.p_vs_tuned)}, {verdict})"
+                )
+            lines.append("; ".join(parts) + ".")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "steps": self.steps, "repeats": self.repeats,
+            "data_portion": self.data_portion, "seeds": self.seeds,
+            "rows": [r.to_dict() for r in self.rows],
+            "lr_search": self.lr_search.to_dict() if self.lr_search else None,
+            "summary": self.summary_lines(),
+        }
+
