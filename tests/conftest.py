@@ -18,6 +18,12 @@ from _storages import fresh_redis_database, grpc_proxy
 pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on small test files
 
 
+@pytest.fixture(autouse=True)
+def _cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user cache directory (evaluate's learning-rate cache) is the test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A storage URL of a new, empty PostgreSQL database, dropped after the test."""

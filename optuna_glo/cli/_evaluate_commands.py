@@ -29,8 +29,10 @@ def add_parser(subparsers: Any) -> None:
         description="Train each loss --repeats times with different seeds on the study's task "
         "for the full training length and compare test accuracies as in TaylorGLO Table 1: mean "
         "(std) and one-tailed Welch t-tests against cross-entropy, plus cross-entropy at a "
-        "learning rate tuned on the validation set. Every finished training is appended to a "
-        "results file; a rerun resumes. The table is written as Markdown and CSV and stored in "
+        "learning rate tuned on the validation set (a best rate on the grid's edge extends the "
+        "grid, at most twice; the search is cached for other studies). Seed r of every loss "
+        "trains before seed r+1; every finished training is appended to a results file; a "
+        "rerun resumes. The table is written as Markdown and CSV and stored in "
         "the study (user attr and optuna-dashboard note).",
     )
     add_study_arguments(p)
@@ -63,6 +65,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--tune-repeats", type=int, default=2,
         help="seeds per learning rate in the search (default: 2)",
+    )
+    p.add_argument(
+        "--no-lr-cache", action="store_true",
+        help="neither read nor write the learning-rate search's cache, which keeps each "
+        "search's trainings per task, length, data portion, rate and seed for other studies "
+        "($XDG_CACHE_HOME/optuna-glo/lr-search.json, else ~/.cache/optuna-glo/)",
     )
     p.add_argument(
         "--eval-every", type=int, default=None, metavar="N",
@@ -166,12 +174,27 @@ def _equal_budget_factors(
     ]
 
 
+def _check_has_best(study: Any, names: list[str]) -> None:
+    """``best`` names a completed trial: else a one-line hint on what to do instead."""
+    from optuna.trial import TrialState
+
+    if "best" in (n.strip() for n in names) and not study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE,)
+    ):
+        raise ValueError(
+            f"Study {study.study_name!r} has no completed trial, so `--losses best` has no loss "
+            "to evaluate: run a worker first (optuna-glo launch or run), or name losses, e.g. "
+            "--losses cross_entropy,baikal."
+        )
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     from optuna_glo.reports.artifacts import evaluation_attr, store_evaluation
     from optuna_glo.reports.dashboard import update_study_note
     from optuna_glo.reports.evaluation import (
         BASELINE,
         Candidate,
+        default_lr_cache_path,
         evaluate_losses,
         markdown_table,
         write_tables,
@@ -184,6 +207,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     study, spec = load_study(args.study, args.storage, with_sampler=False)
     task = make_objective(spec).task
     names = [n for n in args.losses.split(",") if n.strip()]
+    _check_has_best(study, names)
     if BASELINE not in [n.strip() for n in names]:
         names.append(BASELINE)
     candidates = []
@@ -217,6 +241,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         download=args.download, tune_baseline_lr=args.tune_baseline_lr, lr_factors=factors,
         tune_repeats=args.tune_repeats, eval_every=args.eval_every,
         progress=not args.no_progress,
+        lr_cache=None if args.no_lr_cache else default_lr_cache_path(),
     )
     md, cs = write_tables(report, out, stem)
     stored = {**report.to_dict(), "markdown": markdown_table(report)}

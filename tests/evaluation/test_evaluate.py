@@ -46,12 +46,14 @@ def test_evaluate_trains_each_loss_and_resumes(tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     report = _evaluate(results)
     labels = [r.label for r in report.rows]
-    assert labels == ["taylor", BASELINE, TUNED_BASELINE, "baikal"]
+    search = report.lr_search
+    assert search is not None and {0.3, 1.0} <= set(search.grid)
+    assert search.trainings == len(search.grid) == 2 + search.extensions
+    tuned = report.tuned_row()
+    assert tuned is not None and tuned.lr == search.best_lr
+    separate = tuned.lr != TASK.recipe.lr  # else the cross_entropy row is the tuned one
+    assert labels == ["taylor", BASELINE, *([TUNED_BASELINE] * separate), "baikal"]
     assert report.seeds == [EVAL_SEED_BASE, EVAL_SEED_BASE + 1]
-    assert report.lr_search is not None and report.lr_search.grid == [0.3, 1.0]
-    assert report.lr_search.trainings == 2
-    tuned = report.row(TUNED_BASELINE)
-    assert tuned is not None and tuned.lr == report.lr_search.best_lr
     for row in report.rows:
         assert len(row.test_accuracy) == 2 and all(0.0 <= a <= 1.0 for a in row.test_accuracy)
         assert [step for step, _ in row.curve] == [10, 20, 25]
@@ -59,10 +61,10 @@ def test_evaluate_trains_each_loss_and_resumes(tmp_path: Path) -> None:
     assert base is not None
     taylor = report.row("taylor")
     assert taylor is not None and 0.0 <= taylor.p_vs_baseline <= 1.0
-    # One line per training: 2 for the lr search + 2 seeds x 3 losses (+ 2 for the tuned rate
-    # when it is not the task's rate, whose runs are the baseline's).
+    # One line per training: the lr search's + 2 seeds x 3 losses (+ 2 for the tuned rate
+    # when it is not the task's rate).
     lines = results.read_text().splitlines()
-    expected = 2 + 6 + (0 if tuned.lr == TASK.recipe.lr else 2)
+    expected = search.trainings + 6 + 2 * separate
     assert len(lines) == expected == report.trained
     assert {json.loads(line)["purpose"] for line in lines} == {"lr search", "evaluation"}
 
@@ -135,17 +137,22 @@ def test_evaluate_command_end_to_end(tmp_path: Path, sqlite_url: str, capsys) ->
     assert "Learning-rate search for cross-entropy on the validation set: 2 rates (0.3, 1) x 1 "\
         "seeds x 20 steps = 2 trainings (40 steps)." in printed
     assert f"| best (trial {best.number}) | 1 |" in printed
-    assert "cross_entropy, learning rate tuned" in printed
+    stored = optuna.load_study(study_name="tiny", storage=sqlite_url).user_attrs
+    report = stored["optuna_glo:evaluation"]
+    search = report["lr_search"]
+    # The task's lr 1 is the grid's upper edge: when it wins, the grid grows past it.
+    assert search["trainings"] == 2 + search["extensions"]
+    assert (search["best_lr"] == 1) == ("also the tuned baseline" in printed)
+    n_rows = 3 + (search["best_lr"] != 1)  # best, baikal, CE (+ tuned CE at another rate)
+    assert len(report["rows"]) == n_rows
+    assert ("cross_entropy, learning rate tuned" in printed) == (n_rows == 4)
     md, csv = out / "evaluation.md", out / "evaluation.csv"
     curves = (out / "evaluation-curves.csv").read_text().splitlines()
     assert curves[0] == "loss,lr,step,mean_test_accuracy,runs"
-    assert len(curves) == 1 + 4 * 20  # 4 rows x 20 points (every step of 20)
+    assert len(curves) == 1 + n_rows * 20  # 20 points per row (every step of 20)
     assert md.read_text().startswith("### Full-length evaluation")
-    assert len(csv.read_text().splitlines()) == 5  # header, best, CE, tuned CE, baikal
-    stored = optuna.load_study(study_name="tiny", storage=sqlite_url).user_attrs
-    report = stored["optuna_glo:evaluation"]
+    assert len(csv.read_text().splitlines()) == 1 + n_rows
     assert next(r["loss"] for r in report["rows"]) == f"best (trial {best.number})"
-    assert report["lr_search"]["trainings"] == 2
     note = get_note(optuna.load_study(study_name="tiny", storage=sqlite_url))
     assert "**Best loss**: trial 1" in note and "Full-length evaluation" in note
     # The rerun resumes: nothing is trained again.

@@ -8,7 +8,13 @@ scipy and matplotlib are imported only where they are used.
 """
 
 from optuna_glo.reports.evaluation._evaluate import EVAL_SEED_BASE, evaluate_losses
-from optuna_glo.reports.evaluation._lr_search import LR_GRID_FACTORS, TUNE_SEED_BASE, lr_grid
+from optuna_glo.reports.evaluation._lr_cache import LRCache, default_lr_cache_path
+from optuna_glo.reports.evaluation._lr_search import (
+    LR_GRID_FACTORS,
+    MAX_GRID_EXTENSIONS,
+    TUNE_SEED_BASE,
+    lr_grid,
+)
 from optuna_glo.reports.evaluation._results import ResultsFile, run_key
 from optuna_glo.reports.evaluation._rows import (
     BASELINE,
@@ -25,16 +31,19 @@ __all__ = [
     "BASELINE",
     "EVAL_SEED_BASE",
     "LR_GRID_FACTORS",
+    "MAX_GRID_EXTENSIONS",
     "TUNED_BASELINE",
     "TUNE_SEED_BASE",
     "Candidate",
     "EvaluationReport",
+    "LRCache",
     "LRSearch",
     "ResultsFile",
     "Row",
     "Summary",
     "csv_table",
     "curves_csv",
+    "default_lr_cache_path",
     "evaluate_losses",
     "format_p",
     "lr_grid",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from optuna_glo.objectives import Task, load_dataset
+from optuna_glo.reports.evaluation._lr_cache import LRCache
 from optuna_glo.reports.evaluation._lr_search import LR_GRID_FACTORS, search_lr
 from optuna_glo.reports.evaluation._results import ResultsFile
 from optuna_glo.reports.evaluation._rows import (
@@ -48,6 +49,7 @@ def evaluate_losses(
     eval_every: int | None = None,
     progress: bool = True,
     announce: Callable[[str], object] = print,
+    lr_cache: str | Path | None = None,
 ) -> EvaluationReport:
     """Train each candidate ``repeats`` times at full length and compare test accuracies.
 
@@ -66,7 +68,12 @@ def evaluate_losses(
         tune_repeats: Seeds per grid point of the learning-rate search.
         eval_every: Record test accuracy every this many steps (default: 20 points per run).
         progress: Show progress bars (with the time remaining).
-        announce: Where the learning-rate search prints its budget and choice.
+        announce: Where the learning-rate search prints its budget, its warnings and its choice.
+        lr_cache: A JSON file of learning-rate searches shared across studies
+            (:func:`~optuna_glo.reports.evaluation.default_lr_cache_path`); ``None``: none.
+
+    Repeat ``r`` of every loss trains before repeat ``r + 1`` of any, so a run stopped halfway
+    has as many runs of each loss (and resumes from the results file).
     """
     steps = task.recipe.full_steps if steps is None else steps
     for name, value in (("repeats", repeats), ("steps", steps), ("tune_repeats", tune_repeats)):
@@ -91,13 +98,21 @@ def evaluate_losses(
     lr_search = None
     baseline = next((c for c in candidates if c.label == BASELINE), None)
     if tune_baseline_lr and baseline is not None:
-        lr_search = search_lr(runner, baseline, lr_factors, tune_repeats, announce)
-        tuned = Candidate(TUNED_BASELINE, baseline.loss, lr_search.best_lr)
-        candidates.insert(candidates.index(baseline) + 1, tuned)
+        cache = None if lr_cache is None else LRCache(lr_cache, warn=announce)
+        lr_search = search_lr(runner, baseline, lr_factors, tune_repeats, announce, cache)
+        if lr_search.best_lr == baseline.lr:
+            announce(
+                f"The tuned rate is the task's rate {baseline.lr:g}: the {BASELINE} row is also "
+                "the tuned baseline."
+            )
+        else:
+            tuned = Candidate(TUNED_BASELINE, baseline.loss, lr_search.best_lr)
+            candidates.insert(candidates.index(baseline) + 1, tuned)
 
     seeds = [EVAL_SEED_BASE + r for r in range(repeats)]
     jobs = {c.label: [runner.job(c, s, "evaluation") for s in seeds] for c in candidates}
-    records = runner.run([j for js in jobs.values() for j in js], desc="evaluate")
+    interleaved = [jobs[c.label][r] for r in range(repeats) for c in candidates]
+    records = runner.run(interleaved, desc="evaluate")
     rows = []
     for c in candidates:
         recs = [records[j.key] for j in jobs[c.label]]
@@ -105,18 +120,17 @@ def evaluate_losses(
             c.label, c.formula, c.lr, [float(r["test_accuracy"]) for r in recs],
             sum(bool(r["diverged"]) for r in recs), _mean_curve([r["curve"] for r in recs]),
         ))
-    base_row = next((r for r in rows if r.label == BASELINE), None)
-    tuned_row = next((r for r in rows if r.label == TUNED_BASELINE), None)
+    report = EvaluationReport(
+        task.name, steps, repeats, data_portion, seeds, rows, lr_search,
+        trained=runner.trained, reused=runner.reused,
+    )
+    base_row, tuned_row = report.row(BASELINE), report.tuned_row()
     for row in rows:
         if base_row is not None and row is not base_row:
             row.p_vs_baseline = welch_greater(row.test_accuracy, base_row.test_accuracy)
         if tuned_row is not None and row not in (base_row, tuned_row):
             row.p_vs_tuned = welch_greater(row.test_accuracy, tuned_row.test_accuracy)
-    return EvaluationReport(
-        task.name, steps, repeats, data_portion, seeds, rows, lr_search,
-        trained=runner.trained, reused=runner.reused,
-    )
-
+    return report
 
 
 def _mean_curve(curves: Sequence[Sequence[Sequence[float]]]) -> list[tuple[int, float]]:

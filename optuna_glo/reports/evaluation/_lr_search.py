@@ -7,8 +7,9 @@ cross-entropy at the best rate of a small log grid, chosen on the validation set
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+from optuna_glo.reports.evaluation._lr_cache import LRCache
 from optuna_glo.reports.evaluation._rows import BASELINE, Candidate, LRSearch
 from optuna_glo.reports.evaluation._runner import Runner
 from optuna_glo.reports.evaluation._stats import summarize
@@ -19,6 +20,8 @@ TUNE_SEED_BASE = 2_000
 #: in half decades, wide upwards because a search at a small fixed rate is the case to catch
 #: (docs/design.md: cross-entropy at lr 0.01 was best at 100 times that rate on digits).
 LR_GRID_FACTORS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+#: Most times the grid is extended past the edge the best rate lies on.
+MAX_GRID_EXTENSIONS = 2
 
 
 def lr_grid(base_lr: float, factors: Sequence[float] = LR_GRID_FACTORS) -> list[float]:
@@ -34,30 +37,99 @@ def search_lr(
     factors: Sequence[float],
     tune_repeats: int,
     announce: Callable[[str], object],
+    cache: LRCache | None = None,
 ) -> LRSearch:
     """Cross-entropy at each rate of the grid, ``tune_repeats`` seeds each; the best mean
-    validation accuracy wins."""
-    grid = lr_grid(baseline.lr, factors)
+    validation accuracy wins.
+
+    A best rate on an edge of the grid means a better one may lie beyond it: the grid is then
+    extended by one rate past that edge, at the grid's own spacing there, and searched again, at
+    most :data:`MAX_GRID_EXTENSIONS` times. Trainings found in ``cache`` are not repeated; new
+    ones are added to it.
+    """
+    grid = sorted(set(lr_grid(baseline.lr, factors)))
     seeds = [TUNE_SEED_BASE + r for r in range(tune_repeats)]
     announce(
         f"Learning-rate search for cross-entropy on the validation set: {len(grid)} rates "
         f"({', '.join(f'{lr:g}' for lr in grid)}) x {len(seeds)} seeds x {runner.steps:,} steps = "
         f"{len(grid) * len(seeds)} trainings ({len(grid) * len(seeds) * runner.steps:,} steps)."
     )
-    jobs = {
-        lr: [runner.job(Candidate(BASELINE, baseline.loss, lr), s, "lr search") for s in seeds]
-        for lr in grid
-    }
-    records = runner.run([j for js in jobs.values() for j in js], desc="lr search")
-    val = {
-        lr: summarize([records[j.key]["val_accuracy"] for j in js]).mean
-        for lr, js in jobs.items()
-    }
-    search = LRSearch(grid, seeds, runner.steps, val)
+    val: dict[float, float] = {}
+    cached = _measure(runner, baseline, grid, seeds, val, cache)
+    extensions = 0
+    while (beyond := _beyond_edge(grid, val)) is not None and extensions < MAX_GRID_EXTENSIONS:
+        extensions += 1
+        best = max(grid, key=lambda lr: val[lr])
+        announce(
+            f"Warning: the best rate {best:g} is on the edge of the grid; the grid is extended "
+            f"to {beyond:g} ({extensions} of at most {MAX_GRID_EXTENSIONS} extensions)."
+        )
+        grid = sorted([*grid, beyond])
+        cached += _measure(runner, baseline, grid, seeds, val, cache)
+    search = LRSearch(grid, seeds, runner.steps, val, extensions=extensions, cached=cached)
+    if cached and cache is not None:
+        announce(f"{cached} of these trainings were taken from the cache {cache.path}.")
     announce(
         "Validation accuracy per rate: "
         + ", ".join(f"{lr:g}: {val[lr]:.4f}" for lr in grid)
         + f". Best rate: {search.best_lr:g}."
     )
+    if _beyond_edge(grid, val) is not None:
+        announce(
+            f"Warning: the best rate {search.best_lr:g} is still on the edge of the grid after "
+            f"{MAX_GRID_EXTENSIONS} extensions; the tuned baseline may be weaker than it could "
+            "be (widen --lr-factors)."
+        )
     return search
 
+
+def _beyond_edge(grid: Sequence[float], val: Mapping[float, float]) -> float | None:
+    """The rate one step past the edge the best rate lies on, or ``None`` (an inner best, or a
+    grid of one rate, which has no spacing to extend by)."""
+    if len(grid) < 2:
+        return None
+    best = max(grid, key=lambda lr: val[lr])
+    if best == grid[0]:
+        return float(f"{grid[0] * grid[0] / grid[1]:.6g}")
+    if best == grid[-1]:
+        return float(f"{grid[-1] * grid[-1] / grid[-2]:.6g}")
+    return None
+
+
+def _measure(
+    runner: Runner,
+    baseline: Candidate,
+    grid: Sequence[float],
+    seeds: Sequence[int],
+    val: dict[float, float],
+    cache: LRCache | None,
+) -> int:
+    """Mean validation accuracy of the rates of ``grid`` not yet in ``val``, seed ``r`` of every
+    rate before seed ``r + 1``; returns how many trainings came from ``cache``."""
+    rates = [lr for lr in grid if lr not in val]
+    jobs = {
+        lr: [runner.job(Candidate(BASELINE, baseline.loss, lr), s, "lr search") for s in seeds]
+        for lr in rates
+    }
+    interleaved = [jobs[lr][r] for r in range(len(seeds)) for lr in rates]
+    pending = [j for j in interleaved if cache is None or cache.get(j.key) is None]
+    records = runner.run(pending, desc="lr search")
+    cached = 0
+    for lr, js in jobs.items():
+        accuracies = []
+        for job in js:
+            record = records.get(job.key)
+            if record is not None:
+                accuracies.append(float(record["val_accuracy"]))
+                if cache is not None:
+                    cache.put(job.key, float(record["val_accuracy"]))
+            else:
+                assert cache is not None
+                value = cache.get(job.key)
+                assert value is not None
+                accuracies.append(value)
+                cached += 1
+        val[lr] = summarize(accuracies).mean
+    if cache is not None and records:
+        cache.save()
+    return cached

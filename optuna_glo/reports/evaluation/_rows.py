@@ -83,12 +83,23 @@ def _none_if_nan(x: float) -> float | None:
 
 @dataclass
 class LRSearch:
-    """The baseline's learning-rate search: mean validation accuracy per rate."""
+    """The baseline's learning-rate search: mean validation accuracy per rate.
+
+    Attributes:
+        grid: The rates trained, ascending (with the extensions past an edge).
+        seeds: The seeds of each rate.
+        steps: Training steps of each run.
+        val_accuracy: Mean validation accuracy per rate.
+        extensions: How many rates were added past an edge the best rate lay on.
+        cached: Trainings taken from the learning-rate cache instead of trained.
+    """
 
     grid: list[float]
     seeds: list[int]
     steps: int
     val_accuracy: dict[float, float]
+    extensions: int = 0
+    cached: int = 0
 
     @property
     def best_lr(self) -> float:
@@ -103,6 +114,7 @@ class LRSearch:
             "grid": self.grid, "seeds": self.seeds, "steps": self.steps,
             "val_accuracy": [[lr, self.val_accuracy[lr]] for lr in self.grid],
             "best_lr": self.best_lr, "trainings": self.trainings,
+            "extensions": self.extensions, "cached": self.cached,
         }
 
 
@@ -123,24 +135,35 @@ class EvaluationReport:
     def row(self, label: str) -> Row | None:
         return next((r for r in self.rows if r.label == label), None)
 
+    def tuned_row(self) -> Row | None:
+        """Cross-entropy at its tuned rate: its own row, or the baseline's row when the search
+        chose the task's rate (then the two would be the same runs)."""
+        tuned = self.row(TUNED_BASELINE)
+        base = self.row(BASELINE)
+        if tuned is None and base is not None and self.lr_search is not None:
+            return base if base.lr == self.lr_search.best_lr else None
+        return tuned
+
     def summary_lines(self) -> list[str]:
         """One line per searched or named loss: its gain over cross-entropy, with p-values."""
-        base, tuned = self.row(BASELINE), self.row(TUNED_BASELINE)
+        base, tuned = self.row(BASELINE), self.tuned_row()
         lines = []
         for row in self.rows:
             if row.label in (BASELINE, TUNED_BASELINE) or base is None:
                 continue
+            verdict = (
+                "significantly better" if row.p_vs_tuned < 0.05 else "not significantly better"
+            )
             s = row.summary
             gain = s.mean - base.summary.mean
             parts = [
                 f"{row.label}: {s.mean:.4f} vs cross-entropy {base.summary.mean:.4f} at lr "
                 f"{base.lr:g} ({gain:+.4f}, p = {format_p(row.p_vs_baseline)})"
             ]
-            if tuned is not None:
+            if tuned is base:
+                parts.append(f"the task's rate is also cross-entropy's tuned rate: {verdict}")
+            elif tuned is not None:
                 t = tuned.summary
-                verdict = (
-                    "significantly better" if row.p_vs_tuned < 0.05 else "not significantly better"
-                )
                 parts.append(
                     f"vs cross-entropy at its tuned lr {tuned.lr:g}: {t.mean:.4f} "
                     f"({s.mean - t.mean:+.4f}, p = {format_p(row.p_vs_tuned)}, {verdict})"

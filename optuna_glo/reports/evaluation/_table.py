@@ -43,7 +43,11 @@ def markdown_table(report: EvaluationReport, title: str | None = None) -> str:
             f"Learning-rate search for cross-entropy (validation accuracy, {len(s.seeds)} seeds x "
             f"{s.steps:,} steps per rate, {s.trainings} trainings): "
             + ", ".join(f"{lr:g}: {s.val_accuracy[lr]:.4f}" for lr in s.grid)
-            + f"; best {s.best_lr:g}.",
+            + f"; best {s.best_lr:g}"
+            + (f" (the grid extended {s.extensions} time(s) past its edge)" if s.extensions else "")
+            + "."
+            + (" It is the task's rate: the cross_entropy row is also the tuned baseline."
+               if not has_tuned and report.tuned_row() is not None else ""),
         ]
     summary = report.summary_lines()
     if summary:
