@@ -10,6 +10,7 @@ from typing import Any
 import optuna
 import pytest
 import torch
+from _specs import EPBT
 from optuna.trial import TrialState
 
 from optuna_glo.cli import main
@@ -28,20 +29,6 @@ from optuna_glo.runtime.spec import SpecError, StudySpec
 from optuna_glo.runtime.study import load_study
 from optuna_glo.runtime.worker import run_worker
 from optuna_glo.samplers.pbt import generation_of, parent_of
-
-EPBT = """
-[study]
-name = "{name}"
-method = "epbt"
-task = "digits-mlp"
-generations = 3
-seed = 0
-
-[epbt]
-population_size = 4
-n_elites = 2
-segment_steps = 6
-"""
 
 PBT_SGD = """
 [study]

@@ -16,6 +16,7 @@ from optuna_glo.cli._arguments import (
     check_device,
     storage_flag,
 )
+from optuna_glo.cli._evaluate_population import DEFAULT_LOSSES, evaluate_population_command
 
 #: Default output directory of ``evaluate`` (a subdirectory per study).
 DEFAULT_EVALUATION_DIR = "optuna-glo-evaluation"
@@ -33,16 +34,24 @@ def add_parser(subparsers: Any) -> None:
         "grid, at most twice; the search is cached for other studies). Seed r of every loss "
         "trains before seed r+1; every finished training is appended to a results file; a "
         "rerun resumes. The table is written as Markdown and CSV and stored in "
-        "the study (user attr and optuna-dashboard note).",
+        "the study (user attr and optuna-dashboard note). On an EPBT or PBT study: the best "
+        "individual's loss schedule retrained from scratch against cross-entropy trained as "
+        "long (and --against a PBT study's best schedule), with epochs to exceed each baseline "
+        "(EPBT Table 2).",
     )
     add_study_arguments(p)
     p.add_argument(
-        "--losses", default="best,cross_entropy", metavar="LIST",
+        "--losses", default=DEFAULT_LOSSES, metavar="LIST",
         help="comma-separated losses: best (the study's best trial), trial:N, a named loss "
         "(cross_entropy, baikal, baikal_cma, taylorglo_mnist) or a loss expression such as "
         "'log(y) - x / y' (default: best,cross_entropy; cross_entropy is always added)",
     )
     p.add_argument("--repeats", type=int, default=10, help="trainings per loss (default: 10)")
+    p.add_argument(
+        "--against", default=None, metavar="STUDY",
+        help="for an EPBT study: also retrain this PBT (or EPBT) study's best schedule and "
+        "compare (EPBT Table 2)",
+    )
     p.add_argument(
         "--steps", type=int, default=None,
         help="training steps per run (default: the task's full training length)",
@@ -200,11 +209,20 @@ def evaluate_command(args: argparse.Namespace) -> int:
         write_tables,
     )
     from optuna_glo.runtime.methods import make_objective
+    from optuna_glo.runtime.spec_population import POPULATION_METHODS
     from optuna_glo.runtime.study import load_study
     from optuna_glo.suggest import resolve_loss, resolve_trial, trial_lr
 
     factors = _check_evaluate_args(args)
     study, spec = load_study(args.study, args.storage, with_sampler=False)
+    lr_cache = None if args.no_lr_cache else default_lr_cache_path()
+    if spec.method in POPULATION_METHODS:
+        return evaluate_population_command(args, study, spec, factors, lr_cache)
+    if args.against is not None:
+        raise ValueError(
+            f"`--against` compares EPBT and PBT schedules; study {args.study!r} is a "
+            f"{spec.method} study. Leave `--against` out."
+        )
     task = make_objective(spec).task
     names = [n for n in args.losses.split(",") if n.strip()]
     _check_has_best(study, names)
@@ -241,7 +259,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         download=args.download, tune_baseline_lr=args.tune_baseline_lr, lr_factors=factors,
         tune_repeats=args.tune_repeats, eval_every=args.eval_every,
         progress=not args.no_progress,
-        lr_cache=None if args.no_lr_cache else default_lr_cache_path(),
+        lr_cache=lr_cache,
     )
     md, cs = write_tables(report, out, stem)
     stored = {**report.to_dict(), "markdown": markdown_table(report)}

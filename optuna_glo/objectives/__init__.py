@@ -11,7 +11,7 @@ from optuna_glo.objectives._data import (
     resolve_data_dir,
 )
 from optuna_glo.objectives._device import device_name, resolve_device
-from optuna_glo.objectives._loop import DIVERGED_FITNESS, AbortRule, TrainResult
+from optuna_glo.objectives._loop import DIVERGED_FITNESS, SEED_STRIDE, AbortRule, TrainResult
 from optuna_glo.objectives._models import MLP, BasicCNN, count_parameters
 from optuna_glo.objectives._objective import (
     CRN_MODES,
@@ -52,6 +52,7 @@ __all__ = [
     "DATASETS",
     "DIVERGED_FITNESS",
     "MLP",
+    "SEED_STRIDE",
     "TASKS",
     "AbortRule",
     "BasicCNN",

@@ -240,7 +240,7 @@ def _suggest_member(spec: StudySpec, task: Task) -> SuggestMember:
     assert isinstance(s, (EPBTSettings, PBTSettings))
     if isinstance(s, PBTSettings) and s.space == "sgd":
 
-        def sgd(trial: optuna.trial.Trial) -> tuple[nn.Module, Task | None]:
+        def sgd(trial: optuna.trial.BaseTrial) -> tuple[nn.Module, Task | None]:
             lr = trial.suggest_float(SGD_LR_PARAM, *SGD_LR_BOUNDS, log=True)
             momentum = trial.suggest_float(SGD_MOMENTUM_PARAM, *SGD_MOMENTUM_BOUNDS)
             own = task.with_recipe(lr=lr, momentum=momentum, optimizer="momentum", lr_milestones=())
@@ -248,13 +248,37 @@ def _suggest_member(spec: StudySpec, task: Task) -> SuggestMember:
 
         return sgd
 
-    def taylor(trial: optuna.trial.Trial) -> tuple[nn.Module, Task | None]:
+    def taylor(trial: optuna.trial.BaseTrial) -> tuple[nn.Module, Task | None]:
         return (
             suggest_taylor_loss(trial, s.order, low=-s.bound, high=s.bound, form=s.form),
             None,
         )
 
     return taylor
+
+
+def population_member(
+    spec: StudySpec, task: Task, trial: optuna.trial.FrozenTrial
+) -> tuple[nn.Module, Task | None]:
+    """The loss (and, for PBT over SGD, the own task) a stored EPBT or PBT trial trained with,
+    rebuilt by the code that built it in the run, from its params.
+
+    The params come from a storage: each must be a finite number inside the trial's recorded
+    distribution, or this is a one-line ``ValueError`` naming the trial.
+    """
+    if spec.method not in ("epbt", "pbt"):
+        raise ValueError(f"Study {spec.name!r} is a {spec.method} study, not EPBT or PBT.")
+    for name, value in trial.params.items():
+        dist = trial.distributions.get(name)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and isinstance(dist, optuna.distributions.FloatDistribution):
+            ok = dist.low <= value <= dist.high  # also refuses nan
+        if not ok:
+            raise ValueError(
+                f"Trial {trial.number}'s parameter {name!r} is {str(value)[:40]!r}, outside its "
+                "range: the storage holds a value optuna-glo did not write."
+            )
+    return _suggest_member(spec, task)(optuna.trial.FixedTrial(dict(trial.params)))
 
 
 def _population_objective(

@@ -43,7 +43,7 @@ from optuna_glo.samplers.pbt import generation_of, lineage_of, parent_of
 
 #: Turns a trial into its individual's loss and, where its hyperparameters are the optimizer's
 #: (PBT over SGD), its own task; ``None``: the study's task.
-SuggestMember = Callable[[optuna.trial.Trial], tuple[nn.Module, Task | None]]
+SuggestMember = Callable[[optuna.trial.BaseTrial], tuple[nn.Module, Task | None]]
 
 
 class PopulationObjective:

@@ -3,6 +3,8 @@
 * :func:`evaluate_losses`: each loss trained ``repeats`` times to full length, test accuracy as
   mean (std) with one-tailed Welch t-tests against cross-entropy (TaylorGLO Table 1), including a
   learning-rate-tuned cross-entropy; results are appended to a file as each training finishes;
+* :func:`evaluate_population`: an EPBT run's best schedule retrained from scratch against
+  cross-entropy trained as long and PBT's best schedule (EPBT Table 2: epochs to exceed);
 
 scipy and matplotlib are imported only where they are used.
 """
@@ -15,6 +17,13 @@ from optuna_glo.reports.evaluation._lr_search import (
     TUNE_SEED_BASE,
     lr_grid,
 )
+from optuna_glo.reports.evaluation._population import (
+    MethodRow,
+    PopulationReport,
+    compare_to_schedule,
+    evaluate_population,
+    population_markdown,
+)
 from optuna_glo.reports.evaluation._results import ResultsFile, run_key
 from optuna_glo.reports.evaluation._rows import (
     BASELINE,
@@ -23,6 +32,12 @@ from optuna_glo.reports.evaluation._rows import (
     EvaluationReport,
     LRSearch,
     Row,
+)
+from optuna_glo.reports.evaluation._schedule_runs import (
+    Schedule,
+    ScheduleSegment,
+    best_schedule,
+    retrain_schedules,
 )
 from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize, welch_greater
 from optuna_glo.reports.evaluation._table import csv_table, curves_csv, markdown_table, write_tables
@@ -38,16 +53,25 @@ __all__ = [
     "EvaluationReport",
     "LRCache",
     "LRSearch",
+    "MethodRow",
+    "PopulationReport",
     "ResultsFile",
     "Row",
+    "Schedule",
+    "ScheduleSegment",
     "Summary",
+    "best_schedule",
+    "compare_to_schedule",
     "csv_table",
     "curves_csv",
     "default_lr_cache_path",
     "evaluate_losses",
+    "evaluate_population",
     "format_p",
     "lr_grid",
     "markdown_table",
+    "population_markdown",
+    "retrain_schedules",
     "run_key",
     "summarize",
     "welch_greater",

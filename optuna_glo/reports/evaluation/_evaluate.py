@@ -118,7 +118,7 @@ def evaluate_losses(
         recs = [records[j.key] for j in jobs[c.label]]
         rows.append(Row(
             c.label, c.formula, c.lr, [float(r["test_accuracy"]) for r in recs],
-            sum(bool(r["diverged"]) for r in recs), _mean_curve([r["curve"] for r in recs]),
+            sum(bool(r["diverged"]) for r in recs), mean_curve([r["curve"] for r in recs]),
         ))
     report = EvaluationReport(
         task.name, steps, repeats, data_portion, seeds, rows, lr_search,
@@ -133,7 +133,7 @@ def evaluate_losses(
     return report
 
 
-def _mean_curve(curves: Sequence[Sequence[Sequence[float]]]) -> list[tuple[int, float]]:
+def mean_curve(curves: Sequence[Sequence[Sequence[float]]]) -> list[tuple[int, float]]:
     """Mean accuracy per recorded step over the runs that reached that step."""
     by_step: dict[int, list[float]] = {}
     for curve in curves:

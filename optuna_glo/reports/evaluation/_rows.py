@@ -41,11 +41,16 @@ class Candidate:
     @property
     def identity(self) -> str:
         """What makes two losses the same loss: the formula, with full-precision parameters."""
-        theta = getattr(self.loss, "theta", None)
-        if theta is not None:
-            return f"TaylorGLO{json.dumps(theta.tolist())}"
-        text = getattr(self.loss, "text", None)
-        return f"tree:{text}" if isinstance(text, str) else self.loss.formula()
+        return loss_identity(self.loss)
+
+
+def loss_identity(loss: Any) -> str:
+    """A loss's formula with full-precision parameters (TaylorGLO's theta, a tree's text)."""
+    theta = getattr(loss, "theta", None)
+    if theta is not None:
+        return f"TaylorGLO{json.dumps(theta.tolist())}"
+    text = getattr(loss, "text", None)
+    return f"tree:{text}" if isinstance(text, str) else str(loss.formula())
 
 
 @dataclass
@@ -66,11 +71,9 @@ class Row:
         return summarize(self.test_accuracy)
 
     def to_dict(self) -> dict[str, Any]:
-        s = self.summary
         return {
             "loss": self.label, "formula": self.formula, "lr": self.lr,
-            "test_accuracy": self.test_accuracy, "n": s.n, "mean": s.mean,
-            "std": _none_if_nan(s.std), "diverged": self.diverged,
+            **accuracy_fields(self.test_accuracy), "diverged": self.diverged,
             "p_vs_cross_entropy": _none_if_nan(self.p_vs_baseline),
             "p_vs_cross_entropy_lr_tuned": _none_if_nan(self.p_vs_tuned),
             "curve": [list(point) for point in self.curve],
@@ -79,6 +82,12 @@ class Row:
 
 def _none_if_nan(x: float) -> float | None:
     return None if math.isnan(x) else x
+
+
+def accuracy_fields(test_accuracy: list[float]) -> dict[str, Any]:
+    """A row's accuracies as stored: every run's, their count, mean and std (``None``: n/a)."""
+    s = summarize(test_accuracy)
+    return {"test_accuracy": test_accuracy, "n": s.n, "mean": s.mean, "std": _none_if_nan(s.std)}
 
 
 @dataclass

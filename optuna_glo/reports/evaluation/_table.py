@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from optuna_glo.reports.evaluation._rows import TUNED_BASELINE, EvaluationReport
+from optuna_glo.reports.evaluation._rows import TUNED_BASELINE, EvaluationReport, LRSearch
 from optuna_glo.reports.evaluation._stats import format_p
 
 
@@ -37,24 +37,27 @@ def markdown_table(report: EvaluationReport, title: str | None = None) -> str:
             cells.append(_p(row.p_vs_tuned))
         lines.append("| " + " | ".join(cells) + " |")
     if report.lr_search is not None:
-        s = report.lr_search
-        lines += [
-            "",
-            f"Learning-rate search for cross-entropy (validation accuracy, {len(s.seeds)} seeds x "
-            f"{s.steps:,} steps per rate, {s.trainings} trainings): "
-            + ", ".join(f"{lr:g}: {s.val_accuracy[lr]:.4f}" for lr in s.grid)
-            + f"; best {s.best_lr:g}"
-            + (f" (the grid extended {s.extensions} time(s) past its edge)" if s.extensions else "")
-            + "."
-            + (" It is the task's rate: the cross_entropy row is also the tuned baseline."
-               if not has_tuned and report.tuned_row() is not None else ""),
-        ]
+        lines += ["", lr_search_line(report.lr_search)]
+        if not has_tuned and report.tuned_row() is not None:
+            lines[-1] += " It is the task's rate: the cross_entropy row is also the tuned baseline."
     summary = report.summary_lines()
     if summary:
         lines += ["", *[f"- {line}" for line in summary]]
     losses = [f"- {row.label}: `{row.formula}`" for row in report.rows]
     lines += ["", "Losses:", *losses]
     return "\n".join(lines) + "\n"
+
+
+def lr_search_line(s: LRSearch) -> str:
+    """The learning-rate search in one sentence: validation accuracy per rate, the best."""
+    return (
+        f"Learning-rate search for cross-entropy (validation accuracy, {len(s.seeds)} seeds x "
+        f"{s.steps:,} steps per rate, {s.trainings} trainings): "
+        + ", ".join(f"{lr:g}: {s.val_accuracy[lr]:.4f}" for lr in s.grid)
+        + f"; best {s.best_lr:g}"
+        + (f" (the grid extended {s.extensions} time(s) past its edge)" if s.extensions else "")
+        + "."
+    )
 
 
 def _p(p: float) -> str:
