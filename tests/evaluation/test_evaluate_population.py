@@ -13,6 +13,7 @@ from typing import Any
 import optuna
 import pytest
 import torch
+from _evaluation_studies import tiny_spec
 from _specs import EPBT, PBT
 from optuna.distributions import FloatDistribution
 
@@ -21,6 +22,7 @@ from optuna_glo.losses import CrossEntropy, TaylorGLOLoss
 from optuna_glo.objectives import SegmentOutcome, SegmentTrainer, TrainResult, get_task
 from optuna_glo.reports.evaluation import (
     EVAL_SEED_BASE,
+    LRSearch,
     MethodRow,
     ResultsFile,
     Schedule,
@@ -158,6 +160,9 @@ def test_population_evaluate_refuses_loss_flags_and_empty_studies(
         assert main([*base, *extra]) != 0
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
+    create_study(tiny_spec("t"), sqlite_url)
+    assert main([*base[:2], "t", *base[3:], "--against", "e"]) != 0
+    assert "`--against` compares EPBT and PBT schedules" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -204,3 +209,7 @@ def test_population_markdown_names_every_method() -> None:
     assert "| EPBT schedule (trial 9) | 4 | 0.9100 (0.0141) | | |" in md
     assert "| cross_entropy (lr 1) | 4 | 0.8550 (0.0071) |" in md and "| 4 |" in md
     assert "epoch 2: 0.8000, epoch 4: 0.9100" in md
+    search = LRSearch([0.3, 1.0], [2000], 30, {0.3: 0.5, 1.0: 0.6})
+    md = population_markdown(PopulationReport("digits-mlp", 2, [1000, 1001], schedule, [ce],
+                                              search))
+    assert "best 1. It is the task's rate: the cross_entropy row is also the tuned baseline." in md

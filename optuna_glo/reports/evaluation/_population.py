@@ -24,7 +24,13 @@ from optuna_glo.losses import CrossEntropy
 from optuna_glo.reports.evaluation._evaluate import EVAL_SEED_BASE, evaluate_losses, mean_curve
 from optuna_glo.reports.evaluation._lr_search import LR_GRID_FACTORS
 from optuna_glo.reports.evaluation._results import ResultsFile
-from optuna_glo.reports.evaluation._rows import BASELINE, Candidate, LRSearch, accuracy_fields
+from optuna_glo.reports.evaluation._rows import (
+    BASELINE,
+    TUNED_BASELINE,
+    Candidate,
+    LRSearch,
+    accuracy_fields,
+)
 from optuna_glo.reports.evaluation._schedule_runs import Schedule, retrain_schedules
 from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize, welch_greater
 from optuna_glo.reports.evaluation._table import lr_search_line
@@ -204,6 +210,8 @@ def population_markdown(report: PopulationReport, title: str | None = None) -> s
         lines.append(f"| {_label(row)} | {row.epochs:g} | {row.summary} | {p} | {exceed} |")
     if report.lr_search is not None:
         lines += ["", lr_search_line(report.lr_search)]
+        if not any(r.label.startswith(TUNED_BASELINE) for r in report.baselines):
+            lines[-1] += " It is the task's rate: the cross_entropy row is also the tuned baseline."
     lines += ["", "Mean test accuracy of the schedule after each segment: " + ", ".join(
         f"epoch {e:g}: {acc:.4f}" for e, acc in best.curve
     ) + "."]
