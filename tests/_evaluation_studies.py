@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.distributions import FloatDistribution
 
 from optuna_glo.losses import TaylorGLOLoss
+from optuna_glo.objectives import TrainResult
 from optuna_glo.reports.evaluation import (
     BASELINE,
+    EVAL_SEED_BASE,
     TUNED_BASELINE,
     EvaluationReport,
     LRSearch,
@@ -92,3 +96,29 @@ def evaluation_report(curve_points: int = 3) -> EvaluationReport:
     ]
     search = LRSearch([0.3, 1.0], [2000], 30, {0.3: 0.96, 1.0: 0.94})
     return EvaluationReport("digits-mlp", 30, 3, 1.0, [1000, 1001, 1002], rows, search)
+
+
+class FakeTrain:
+    """Stands in for ``train``: validation accuracy peaks at the rate ``peak`` (log distance),
+    test accuracy depends on the loss and the seed; records every call (also in ``log``)."""
+
+    def __init__(
+        self, peak: float = 1.0, stop_after: int | None = None,
+        log: list[tuple[str, int]] | None = None,
+    ) -> None:
+        self.peak = peak
+        self.stop_after = stop_after
+        self.calls: list[tuple[str, float, int]] = []
+        self.log = [] if log is None else log
+
+    def __call__(self, task: Any, loss: Any, *, steps: int, seed: int, on_step: Any,
+                 **_: Any) -> TrainResult:
+        if self.stop_after is not None and len(self.calls) == self.stop_after:
+            raise KeyboardInterrupt
+        lr = task.recipe.lr
+        self.calls.append((type(loss).__name__, lr, seed))
+        self.log.append(("train", seed))
+        on_step(steps)
+        val = 0.9 - 0.01 * abs(math.log(lr / self.peak))
+        test = 0.8 + 0.01 * (seed - EVAL_SEED_BASE) + 0.001 * (len(type(loss).__name__) % 7)
+        return TrainResult(val, steps, test_accuracy=test, curve=[(steps, test)])

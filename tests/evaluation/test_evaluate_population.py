@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 import pytest
 import torch
-from _evaluation_studies import tiny_spec
+from _evaluation_studies import FakeTrain, tiny_spec
 from _specs import EPBT, PBT
 from optuna.distributions import FloatDistribution
 
@@ -22,13 +22,16 @@ from optuna_glo.losses import CrossEntropy, TaylorGLOLoss
 from optuna_glo.objectives import SegmentOutcome, SegmentTrainer, TrainResult, get_task
 from optuna_glo.reports.evaluation import (
     EVAL_SEED_BASE,
+    TUNE_SEED_BASE,
     LRSearch,
     MethodRow,
     ResultsFile,
     Schedule,
     ScheduleSegment,
+    _runner,
     _schedule_runs,
     compare_to_schedule,
+    evaluate_population,
     population_markdown,
     retrain_schedules,
 )
@@ -38,6 +41,7 @@ from optuna_glo.runtime.study import create_study
 
 TASK = get_task("digits-mlp")
 
+
 def _spec(text: str, name: str) -> StudySpec:
     import tomllib
 
@@ -46,15 +50,19 @@ def _spec(text: str, name: str) -> StudySpec:
 
 class FakeSegments:
     """Stands in for ``train_segments``: records each call; the model it hands on is a tensor
-    counting the segments trained since fresh weights."""
+    counting the segments trained since fresh weights. A schedule's first segment is logged in
+    ``log``."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: list[tuple[str, int]] | None = None) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.log = [] if log is None else log
 
     def __call__(self, task, members, data, *, start_step, steps, data_seed, device, path,
                  **_: Any) -> list[SegmentOutcome]:
         [member] = members
         done = 0 if member.start is None else int(member.start.model["segments"])
+        if done == 0:
+            self.log.append(("schedule", member.seed))
         self.calls.append({"loss": member.loss, "seed": member.seed, "start_step": start_step,
                            "steps": steps, "inherited": done, "data_seed": data_seed})
         acc = 0.5 + 0.1 * (done + 1) + 0.001 * (member.seed % SEED_MOD)
@@ -104,6 +112,30 @@ def test_a_schedule_retrains_segment_by_segment_at_its_place(tmp_path: Path, mon
                                    progress=False)
     assert trained == 0 and again.calls == []
     assert _schedule(trainer, "EPBT", [0, 1, 3]).key(1000) != epbt.key(1000)
+
+
+def test_population_evaluation_interleaves_seeds_across_methods(
+    tmp_path: Path, monkeypatch
+) -> None:
+    log: list[tuple[str, int]] = []
+    monkeypatch.setattr(_runner, "train", FakeTrain(log=log))
+    monkeypatch.setattr(_schedule_runs, "train_segments", FakeSegments(log=log))
+    trainer = SegmentTrainer(TASK, segment_steps=5, device="cpu")
+    schedules = (_schedule(trainer, "EPBT", [0, 1]), [_schedule(trainer, "PBT", [0, 1, 2])])
+    options: dict[str, Any] = {"results_path": tmp_path / "r.jsonl", "repeats": 3,
+                               "tune_repeats": 1, "lr_factors": (0.3, 1.0, 3.0),
+                               "progress": False, "announce": lambda s: None}
+    report = evaluate_population(*schedules, **options)
+    evaluation = [(kind, seed) for kind, seed in log if seed < TUNE_SEED_BASE]
+    # Cross-entropy at the task's rate (the tuned one here) and two schedules, seed by seed.
+    assert [seed for _, seed in evaluation] == [1000] * 3 + [1001] * 3 + [1002] * 3
+    assert [kind for kind, _ in evaluation[:3]] == ["train", "schedule", "schedule"]
+    assert report.trained == 3 + 9 and report.reused == 0
+    assert [b.label for b in report.baselines] == ["cross_entropy (lr 1)", "PBT"]
+    assert report.schedule.epochs == pytest.approx(10 / trainer.steps_per_epoch)
+    log.clear()
+    again = evaluate_population(*schedules, **options)
+    assert log == [] and again.trained == 0 and again.reused == 12
 
 
 def test_epochs_to_exceed_and_p_values_follow_table_2() -> None:

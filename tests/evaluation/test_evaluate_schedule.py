@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _evaluation_studies import GOOD_THETA, tiny_spec
+from _evaluation_studies import GOOD_THETA, FakeTrain, tiny_spec
 
 from optuna_glo.cli import main
 from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
-from optuna_glo.objectives import TrainResult, get_task
+from optuna_glo.objectives import get_task
 from optuna_glo.reports.evaluation import (
     BASELINE,
     EVAL_SEED_BASE,
@@ -31,27 +31,6 @@ from optuna_glo.reports.evaluation import (
 from optuna_glo.runtime.study import create_study
 
 TASK = get_task("digits-mlp")
-
-
-class FakeTrain:
-    """Stands in for ``train``: validation accuracy peaks at the rate ``peak`` (log distance),
-    test accuracy depends on the loss and the seed; records every call."""
-
-    def __init__(self, peak: float = 1.0, stop_after: int | None = None) -> None:
-        self.peak = peak
-        self.stop_after = stop_after
-        self.calls: list[tuple[str, float, int]] = []
-
-    def __call__(self, task: Any, loss: Any, *, steps: int, seed: int, on_step: Any,
-                 **_: Any) -> TrainResult:
-        if self.stop_after is not None and len(self.calls) == self.stop_after:
-            raise KeyboardInterrupt
-        lr = task.recipe.lr
-        self.calls.append((type(loss).__name__, lr, seed))
-        on_step(steps)
-        val = 0.9 - 0.01 * abs(math.log(lr / self.peak))
-        test = 0.8 + 0.01 * (seed - EVAL_SEED_BASE) + 0.001 * (len(type(loss).__name__) % 7)
-        return TrainResult(val, steps, test_accuracy=test, curve=[(steps, test)])
 
 
 def _candidates() -> list[Candidate]:

@@ -130,6 +130,8 @@ def evaluate_population(
         progress: Show progress bars.
         announce: Where the learning-rate search prints its budget, warnings and choice.
     """
+    if repeats < 1:
+        raise ValueError(f"`repeats` must be >= 1. The specified `repeats` is {repeats}.")
     trainer = schedule.trainer
     task = trainer.task
     for other in against:
@@ -139,18 +141,25 @@ def evaluate_population(
                 f"{task.name!r}: compare studies of one task."
             )
     per_epoch = trainer.steps_per_epoch
-    ce = evaluate_losses(
-        task, [Candidate(BASELINE, CrossEntropy(), task.recipe.lr)], results_path=results_path,
-        repeats=repeats, steps=len(schedule.segments) * trainer.segment_steps,
-        device=str(trainer.device), data_dir=data_dir, download=download,
-        tune_baseline_lr=tune_baseline_lr, lr_factors=lr_factors, tune_repeats=tune_repeats,
-        eval_every=per_epoch, progress=progress, announce=announce, lr_cache=lr_cache,
-    )
+    schedules = [schedule, *against]
+    trained = 0
+    for r in range(repeats):
+        # Seed r of cross-entropy (after its learning-rate search) and of every schedule before
+        # seed r + 1, so a stopped evaluation stays balanced; earlier seeds come from the file.
+        ce = evaluate_losses(
+            task, [Candidate(BASELINE, CrossEntropy(), task.recipe.lr)],
+            results_path=results_path, repeats=r + 1,
+            steps=len(schedule.segments) * trainer.segment_steps, device=str(trainer.device),
+            data_dir=data_dir, download=download, tune_baseline_lr=tune_baseline_lr,
+            lr_factors=lr_factors, tune_repeats=tune_repeats, eval_every=per_epoch,
+            progress=progress, announce=announce if r == 0 else _quiet, lr_cache=lr_cache,
+        )
+        records, now = retrain_schedules(
+            schedules, ce.seeds, ResultsFile(results_path), progress=progress
+        )
+        trained += ce.trained + now
     seeds = ce.seeds
     assert seeds == [EVAL_SEED_BASE + r for r in range(repeats)]
-    records, trained = retrain_schedules(
-        [schedule, *against], seeds, ResultsFile(results_path), progress=progress
-    )
     rows = [_schedule_row(s, seeds, records) for s in (schedule, *against)]
     baselines = [
         MethodRow(
@@ -163,8 +172,12 @@ def evaluate_population(
     compare_to_schedule(best, baselines)
     return PopulationReport(
         task.name, repeats, seeds, best, baselines, ce.lr_search,
-        trained=ce.trained + trained, reused=ce.reused + len(records) - trained,
+        trained=trained, reused=ce.trained + ce.reused + len(records) - trained,
     )
+
+
+def _quiet(_: str) -> None:
+    """Says nothing: the learning-rate search announces itself once."""
 
 
 def compare_to_schedule(schedule: MethodRow, baselines: Sequence[MethodRow]) -> None:
