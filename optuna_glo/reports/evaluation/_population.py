@@ -211,7 +211,8 @@ def population_markdown(report: PopulationReport, title: str | None = None) -> s
         f"({report.seeds[0]}..{report.seeds[-1]}); test accuracy mean (std); p-values of one-"
         "tailed Welch t-tests that the schedule is better; epochs to exceed: the first epoch at "
         "which the schedule's mean test accuracy exceeds the baseline's final mean (EPBT "
-        "Table 2), read after each segment.",
+        "Table 2), read after each segment. Epochs are epochs trained (a lineage that skipped "
+        "generations as an elite trained fewer than the population's clock shows).",
         "",
         "| Method | Epochs | Mean test accuracy (std) | p (schedule better) | Epochs to exceed |",
         "|---|---|---|---|---|",
