@@ -138,3 +138,6 @@ SPEC_ATTR = "optuna_glo:spec"
 BASELINE_ATTR = "optuna_glo:baseline"
 #: Prefix of the stored evaluation reports (``optuna-glo evaluate``).
 EVALUATION_ATTR = "optuna_glo:evaluation"
+#: The stored schedule evaluation of an EPBT or PBT study (``optuna-glo evaluate``, EPBT Table 2);
+#: outside :data:`EVALUATION_ATTR`'s prefix, whose reports are loss tables.
+SCHEDULE_EVALUATION_ATTR = "optuna_glo:schedule_evaluation"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from optuna_glo.cli._arguments import storage_flag
+from optuna_glo.cli._arguments import artifact_dir, storage_flag
 
 #: What ``--losses`` is when not given (the schedule evaluation takes no list of losses).
 DEFAULT_LOSSES = "best,cross_entropy"
@@ -34,6 +34,8 @@ def evaluate_population_command(
     args: argparse.Namespace, study: Any, spec: Any, factors: list[float], lr_cache: Path | None
 ) -> int:
     """Retrain the study's best schedule (and ``--against``'s) and compare, as EPBT Table 2."""
+    from optuna_glo.keys import SCHEDULE_EVALUATION_ATTR
+    from optuna_glo.reports.artifacts import store_evaluation
     from optuna_glo.reports.evaluation import (
         best_schedule,
         evaluate_population,
@@ -80,14 +82,18 @@ def evaluate_population_command(
     )
     md = population_markdown(report, f"{schedule.label} against its baselines")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "schedule-evaluation.md").write_text(md, encoding="utf-8")
+    table = out / "schedule-evaluation.md"
+    table.write_text(md, encoding="utf-8")
     whole = out / "schedule-evaluation.json"
     whole.write_text(json.dumps({**report.to_dict(), "markdown": md}, indent=1), "utf-8")
+    store_evaluation(study, {**report.summary(), "markdown": md}, key=SCHEDULE_EVALUATION_ATTR,
+                     files=[whole, table], artifact_dir=artifact_dir(args))
     print()
     print(md)
     print(
         f"{report.trained} training(s) run now, {report.reused} taken from {results}.\n"
-        f"Tables: {out / 'schedule-evaluation.md'} and {whole}.\n"
+        f"Tables: {table} and {whole}; stored in the study (artifacts in {artifact_dir(args)}, "
+        f"a summary in user attr {SCHEDULE_EVALUATION_ATTR!r}).\n"
         f"The schedule: optuna-glo best --study {args.study}{storage_flag(args)}"
     )
     return 0

@@ -226,6 +226,12 @@ def test_evaluate_an_epbt_study_against_pbt_end_to_end(tmp_path: Path, capsys) -
     ce = stored["baselines"][0]
     assert ce["epochs"] == pytest.approx(stored["schedule"]["epochs"])
     assert (out / "schedule-evaluation.md").read_text() == stored["markdown"]
+    attr = optuna.load_study(study_name="e", storage=storage).user_attrs[
+        "optuna_glo:schedule_evaluation"]
+    assert attr["schedule"]["mean"] == stored["schedule"]["mean"]
+    assert [b["method"] for b in attr["baselines"]] == methods
+    assert "curve" not in attr["schedule"] and "test_accuracy" not in attr["schedule"]
+    assert set(attr["artifacts"]) == {"schedule-evaluation.json", "schedule-evaluation.md"}
     # A rerun trains nothing.
     assert main(args) == 0
     assert "0 training(s) run now" in capsys.readouterr().out

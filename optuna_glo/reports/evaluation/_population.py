@@ -90,6 +90,18 @@ class PopulationReport:
     trained: int = 0
     reused: int = 0
 
+    def summary(self) -> dict[str, Any]:
+        """The statistics only (no runs or curves): small enough for a study user attr."""
+        keep = ("method", "epochs", "lr", "n", "mean", "std", "diverged", "p_schedule_better",
+                "epochs_to_exceed")
+        rows = [self.schedule.to_dict(), *(b.to_dict() for b in self.baselines)]
+        short = [{k: row[k] for k in keep} for row in rows]
+        return {
+            "task": self.task, "repeats": self.repeats, "seeds": self.seeds,
+            "schedule": short[0], "baselines": short[1:],
+            "tuned_lr": self.lr_search.best_lr if self.lr_search else None,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task, "repeats": self.repeats, "seeds": self.seeds,
