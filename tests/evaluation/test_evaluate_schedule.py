@@ -201,3 +201,12 @@ def test_evaluate_best_of_a_study_without_trials_gives_a_hint(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "has no completed trial" in err and "--losses cross_entropy" in err
+
+
+def test_losses_of_one_theta_in_two_forms_are_two_runs() -> None:
+    lr = TASK.recipe.lr
+    code = Candidate("a", TaylorGLOLoss(GOOD_THETA, form="code"), lr)
+    eq5 = Candidate("b", TaylorGLOLoss(GOOD_THETA, form="eq5"), lr)
+    assert code.identity != eq5.identity
+    theta = TaylorGLOLoss(GOOD_THETA).theta.tolist()
+    assert eq5.identity == f"TaylorGLO{json.dumps(theta)}"  # the key from before forms

@@ -45,10 +45,13 @@ class Candidate:
 
 
 def loss_identity(loss: Any) -> str:
-    """A loss's formula with full-precision parameters (TaylorGLO's theta, a tree's text)."""
+    """A loss's formula with full-precision parameters (TaylorGLO's theta and form, a tree's
+    text). An eq. 5 TaylorGLO loss keeps the key it had before forms existed (results files
+    written then still resume)."""
     theta = getattr(loss, "theta", None)
     if theta is not None:
-        return f"TaylorGLO{json.dumps(theta.tolist())}"
+        form = getattr(loss, "form", "eq5")
+        return f"TaylorGLO{json.dumps(theta.tolist())}" + ("" if form == "eq5" else f":{form}")
     text = getattr(loss, "text", None)
     return f"tree:{text}" if isinstance(text, str) else str(loss.formula())
 
