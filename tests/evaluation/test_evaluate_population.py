@@ -136,6 +136,14 @@ def test_population_evaluation_interleaves_seeds_across_methods(
     log.clear()
     again = evaluate_population(*schedules, **options)
     assert log == [] and again.trained == 0 and again.reused == 12
+    # With the learning-rate cache: its hits are not counted as taken from the results file.
+    options.update(results_path=tmp_path / "other.jsonl", lr_cache=tmp_path / "lr.json")
+    first = evaluate_population(*schedules, **options)
+    assert first.trained == 12 and first.reused == 0
+    options["results_path"] = tmp_path / "third.jsonl"
+    cached = evaluate_population(*schedules, **options)
+    assert cached.lr_search is not None and cached.lr_search.cached == 3
+    assert cached.trained == 9 and cached.reused == 0
 
 
 def test_epochs_to_exceed_and_p_values_follow_table_2() -> None:

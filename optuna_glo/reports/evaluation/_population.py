@@ -154,7 +154,7 @@ def evaluate_population(
             )
     per_epoch = trainer.steps_per_epoch
     schedules = [schedule, *against]
-    trained = 0
+    trained = cached = 0
     for r in range(repeats):
         # Seed r of cross-entropy (after its learning-rate search) and of every schedule before
         # seed r + 1, so a stopped evaluation stays balanced; earlier seeds come from the file.
@@ -170,6 +170,8 @@ def evaluate_population(
             schedules, ce.seeds, ResultsFile(results_path), progress=progress
         )
         trained += ce.trained + now
+        if r == 0 and ce.lr_search is not None:
+            cached = ce.lr_search.cached  # later calls find the first call's trainings there too
     seeds = ce.seeds
     assert seeds == [EVAL_SEED_BASE + r for r in range(repeats)]
     rows = [_schedule_row(s, seeds, records) for s in (schedule, *against)]
@@ -182,9 +184,11 @@ def evaluate_population(
     ] + rows[1:]
     best = rows[0]
     compare_to_schedule(best, baselines)
+    searched = ce.lr_search.trainings if ce.lr_search is not None else 0
+    used = searched + (len(ce.rows) + len(schedules)) * repeats
     return PopulationReport(
         task.name, repeats, seeds, best, baselines, ce.lr_search,
-        trained=trained, reused=ce.trained + ce.reused + len(records) - trained,
+        trained=trained, reused=used - trained - cached,
     )
 
 
