@@ -100,7 +100,7 @@ def test_an_evaluation_goes_to_artifacts_and_a_small_summary(
     assert summary["rows"][0] == {  # the statistics; the runs and the curve are artifacts
         "loss": "best (trial 3)", "lr": 1.0, "n": 3, "mean": pytest.approx(0.95),
         "std": pytest.approx(0.01), "diverged": 0, "p_vs_cross_entropy": None,
-        "p_vs_cross_entropy_lr_tuned": None,
+        "p_vs_cross_entropy_lr_tuned": None, "p_vs_cross_entropy_lr_tuned_with_budget": None,
     }
     metas = get_all_artifact_meta(study)
     assert sorted(m.filename for m in metas) == sorted(p.name for p in files)

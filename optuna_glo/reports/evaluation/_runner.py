@@ -13,16 +13,18 @@ from optuna_glo.reports.evaluation._rows import Candidate
 
 @dataclass(frozen=True)
 class Job:
-    """One training: a candidate at a seed, keyed for the results file."""
+    """One training: a candidate at a seed for some steps, keyed for the results file."""
 
     key: str
     candidate: Candidate
     seed: int
     purpose: str  # "evaluation" or "lr search"
+    steps: int
 
 
 class Runner:
-    """Trains jobs on one task, length and data portion; counts what it trained and reused."""
+    """Trains jobs on one task and data portion, by default of one length; counts what it
+    trained and reused."""
 
     def __init__(
         self,
@@ -45,11 +47,13 @@ class Runner:
         self.trained = 0
         self.reused = 0
 
-    def job(self, candidate: Candidate, seed: int, purpose: str) -> Job:
-        key = run_key(
-            self.task.name, candidate.identity, candidate.lr, seed, self.steps, self.portion
-        )
-        return Job(key, candidate, seed, purpose)
+    def job(
+        self, candidate: Candidate, seed: int, purpose: str, steps: int | None = None
+    ) -> Job:
+        """``candidate`` trained at ``seed`` for ``steps`` (default: the runner's length)."""
+        steps = self.steps if steps is None else steps
+        key = run_key(self.task.name, candidate.identity, candidate.lr, seed, steps, self.portion)
+        return Job(key, candidate, seed, purpose, steps)
 
     def run(self, jobs: Sequence[Job], desc: str) -> dict[str, dict[str, Any]]:
         """Train every job without a stored result; return the records of all jobs."""
@@ -61,7 +65,7 @@ class Runner:
         pending = [j for j in unique.values() if self.results.get(j.key) is None]
         self.reused += len(unique) - len(pending)
         bar = tqdm(
-            total=len(pending) * self.steps, desc=desc, unit="step", disable=not self.progress,
+            total=sum(j.steps for j in pending), desc=desc, unit="step", disable=not self.progress,
             dynamic_ncols=True, smoothing=0.05,
         )
         try:
@@ -85,15 +89,15 @@ class Runner:
             done = step
 
         result = train(
-            task, c.loss, steps=self.steps, seed=job.seed, device=self.device, data=self.data,
+            task, c.loss, steps=job.steps, seed=job.seed, device=self.device, data=self.data,
             eval_every=self.eval_every if job.purpose == "evaluation" else None,
             eval_on="test", evaluate_test=True, on_step=on_step,
         )
-        advance(self.steps - done)  # a diverged run stops early
+        advance(job.steps - done)  # a diverged run stops early
         test = DIVERGED_FITNESS if result.diverged else result.test_accuracy
         return {
             "key": job.key, "purpose": job.purpose, "task": self.task.name, "loss": c.label,
-            "formula": c.formula, "lr": c.lr, "seed": job.seed, "steps": self.steps,
+            "formula": c.formula, "lr": c.lr, "seed": job.seed, "steps": job.steps,
             "data_portion": self.portion, "val_accuracy": result.value,
             "test_accuracy": test, "diverged": result.diverged,
             "curve": [list(p) for p in result.curve], "seconds": round(result.seconds, 3),
