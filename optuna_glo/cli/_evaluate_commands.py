@@ -271,7 +271,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     files = [whole, md, cs, out / f"{stem}-curves.csv"]
     store_evaluation(study, stored, key=evaluation_attr(args.data_portion), files=files,
                      artifact_dir=artifact_dir(args))
-    update_study_note(study)
+    update_study_note(study, artifact_dir(args))
     print()
     print(stored["markdown"])
     print(
