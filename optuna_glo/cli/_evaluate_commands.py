@@ -85,6 +85,12 @@ def add_parser(subparsers: Any) -> None:
         "($XDG_CACHE_HOME/optuna-glo/lr-search.json, else ~/.cache/optuna-glo/)",
     )
     p.add_argument(
+        "--population-batch", type=int, default=1, metavar="K",
+        help="train up to K losses of one seed and learning rate together, as one model stack "
+        "where this device measured it faster than one model after another (the results are "
+        "the same to float tolerance; default: 1, one at a time)",
+    )
+    p.add_argument(
         "--eval-every", type=int, default=None, metavar="N",
         help="record test accuracy every N steps for the training curves (default: 20 points)",
     )
@@ -167,6 +173,7 @@ def _check_evaluate_args(args: argparse.Namespace) -> list[float]:
     _check_out(args.out, directory=True)
     _check_count("--repeats", args.repeats, MAX_REPEATS)
     _check_count("--tune-repeats", args.tune_repeats, MAX_REPEATS)
+    _check_count("--population-batch", args.population_batch, MAX_REPEATS)
     _check_count("--steps", args.steps, MAX_STEPS)
     _check_count("--eval-every", args.eval_every, MAX_STEPS)
     if not 0.0 < args.data_portion <= 1.0:  # also refuses nan
@@ -263,6 +270,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         download=args.download, tune_baseline_lr=args.tune_baseline_lr, lr_factors=factors,
         tune_repeats=args.tune_repeats, eval_every=args.eval_every,
         progress=not args.no_progress, lr_cache=lr_cache, lr_budget=lr_budget,
+        population_batch=args.population_batch,
     )
     md, cs = write_tables(report, out, stem)
     stored = {**report.to_dict(), "markdown": markdown_table(report)}

@@ -28,6 +28,11 @@ def check_population_args(args: argparse.Namespace) -> None:
                 f"`{flag}` does not apply to an EPBT or PBT study: the schedule sets the length "
                 "and the curve is read after each segment. Leave it out."
             )
+    if args.population_batch != 1:
+        raise ValueError(
+            "`--population-batch` does not apply to an EPBT or PBT study: its schedules and "
+            "cross-entropy rows train one at a time. Leave it out."
+        )
 
 
 def evaluate_population_command(

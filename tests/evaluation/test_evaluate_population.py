@@ -197,6 +197,7 @@ def test_population_evaluate_refuses_loss_flags_and_empty_studies(
             "cpu", "--out", str(tmp_path / "o")]
     for extra, message in ((["--losses", "baikal"], "`--losses` does not apply"),
                            (["--steps", "10"], "`--steps` does not apply"),
+                           (["--population-batch", "3"], "`--population-batch` does not apply"),
                            ([], "has no completed trial, so it has no schedule")):
         assert main([*base, *extra]) != 0
         err = capsys.readouterr().err.strip()

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from optuna_glo.objectives import Task, load_dataset
+from optuna_glo.objectives import PathName, Task, load_dataset
 from optuna_glo.reports.evaluation._lr_cache import LRCache
 from optuna_glo.reports.evaluation._lr_search import (
     LR_GRID_FACTORS,
@@ -60,6 +60,8 @@ def evaluate_losses(
     announce: Callable[[str], object] = print,
     lr_cache: str | Path | None = None,
     lr_budget: LRBudget | None = None,
+    population_batch: int = 1,
+    path: PathName = "auto",
 ) -> EvaluationReport:
     """Train each candidate ``repeats`` times at full length and compare test accuracies.
 
@@ -84,12 +86,19 @@ def evaluate_losses(
         lr_budget: The learning-rate range and trainings of a study that searched the rate with
             its loss: adds the row "cross_entropy, learning rate tuned with N trainings", tuned
             with that many trainings of the study's length over that range.
+        population_batch: Losses of one seed and learning rate train together, this many at
+            most (:func:`~optuna_glo.objectives.train_candidates`: one model stack where the
+            device measured it faster than one model after another); 1: one at a time.
+        path: With ``population_batch`` > 1: ``"auto"`` (measured), ``"vectorized"`` or
+            ``"sequential"``.
 
     Repeat ``r`` of every loss trains before repeat ``r + 1`` of any, so a run stopped halfway
     has as many runs of each loss (and resumes from the results file).
     """
     steps = task.recipe.full_steps if steps is None else steps
-    for name, value in (("repeats", repeats), ("steps", steps), ("tune_repeats", tune_repeats)):
+    counts = (("repeats", repeats), ("steps", steps), ("tune_repeats", tune_repeats),
+              ("population_batch", population_batch))
+    for name, value in counts:
         if value < 1:
             raise ValueError(f"`{name}` must be >= 1. The specified `{name}` is {value}.")
     if not 0.0 < data_portion <= 1.0:
@@ -105,7 +114,8 @@ def evaluate_losses(
         data = data.subset_train(data_portion)
     runner = Runner(
         task, data, steps=steps, portion=data_portion, device=device, eval_every=eval_every,
-        results=ResultsFile(results_path), progress=progress,
+        results=ResultsFile(results_path), progress=progress, population_batch=population_batch,
+        path=path, data_dir=data_dir,
     )
     candidates = list(candidates)
     lr_search: LRSearch | None = None
