@@ -26,26 +26,36 @@ from optuna_glo.runtime.study import create_study
 GOOD_THETA = (11.9039, -4.0240, 6.9796, 8.5834, -1.6677, 11.6064, 12.6684, -3.4674)
 
 
-def tiny_spec(name: str = "tiny", *, steps: int = 20, generations: int = 2) -> StudySpec:
-    """TaylorGLO on digits-mlp, population 4, short candidates."""
+def tiny_spec(
+    name: str = "tiny", *, steps: int = 20, generations: int = 2,
+    search_lr: tuple[float, float] | None = None,
+) -> StudySpec:
+    """TaylorGLO on digits-mlp, population 4, short candidates; ``search_lr``: the rate's range
+    CMA-ES searches with the loss."""
+    taylorglo: dict[str, Any] = {"population_size": 4}
+    if search_lr is not None:
+        taylorglo["search_lr"] = {"low": search_lr[0], "high": search_lr[1]}
     return StudySpec.from_dict({
         "study": {"name": name, "method": "taylorglo", "task": "digits-mlp",
                   "generations": generations, "seed": 0},
-        "taylorglo": {"population_size": 4},
+        "taylorglo": taylorglo,
         "training": {"steps": steps},
     })
 
 
 def add_taylor_trial(
-    study: optuna.Study, theta: tuple[float, ...], value: float, generation: int | None = None
+    study: optuna.Study, theta: tuple[float, ...], value: float, generation: int | None = None,
+    lr: float | None = None,
 ) -> optuna.trial.FrozenTrial:
-    """Record a finished TaylorGLO trial as a worker would (params, formula, form, generation)."""
+    """Record a finished TaylorGLO trial as a worker would (params, formula, form, generation,
+    and the learning rate ``lr`` when the search chose one)."""
     dist = FloatDistribution(-20.0, 20.0)
     trial = optuna.trial.create_trial(
         params={f"taylor_theta_{i}": v for i, v in enumerate(theta)},
         distributions={f"taylor_theta_{i}": dist for i in range(len(theta))},
         value=value,
-        user_attrs={"loss_formula": TaylorGLOLoss(theta).formula(), "taylor_form": "code"},
+        user_attrs={"loss_formula": TaylorGLOLoss(theta).formula(), "taylor_form": "code",
+                    **({} if lr is None else {"lr": lr})},
         system_attrs={} if generation is None else {"cma:generation": generation},
     )
     study.add_trial(trial)
@@ -100,7 +110,8 @@ def evaluation_report(curve_points: int = 3) -> EvaluationReport:
 
 class FakeTrain:
     """Stands in for ``train``: validation accuracy peaks at the rate ``peak`` (log distance),
-    test accuracy depends on the loss and the seed; records every call (also in ``log``)."""
+    test accuracy depends on the loss and the seed; records every call (also in ``log``) and
+    its length (``steps``)."""
 
     def __init__(
         self, peak: float = 1.0, stop_after: int | None = None,
@@ -109,6 +120,7 @@ class FakeTrain:
         self.peak = peak
         self.stop_after = stop_after
         self.calls: list[tuple[str, float, int]] = []
+        self.steps: list[int] = []
         self.log = [] if log is None else log
 
     def __call__(self, task: Any, loss: Any, *, steps: int, seed: int, on_step: Any,
@@ -117,6 +129,7 @@ class FakeTrain:
             raise KeyboardInterrupt
         lr = task.recipe.lr
         self.calls.append((type(loss).__name__, lr, seed))
+        self.steps.append(steps)
         self.log.append(("train", seed))
         on_step(steps)
         val = 0.9 - 0.01 * abs(math.log(lr / self.peak))

@@ -7,7 +7,6 @@ import math
 import optuna
 import pytest
 
-from optuna_glo.cli._evaluate_commands import _equal_budget_factors
 from optuna_glo.keys import LR_ATTR, LR_COORDINATE_PARAM
 from optuna_glo.objectives import LossSearchObjective, train_trials
 from optuna_glo.runtime.methods import make_objective, make_sampler
@@ -71,8 +70,3 @@ def test_a_bad_range_is_refused_by_name() -> None:
     with pytest.raises(SpecError, match=r"search_lr must satisfy 0 < low < high, got low = 1.0"):
         _spec({"low": 1.0, "high": 0.5})
 
-
-def test_the_tuned_baseline_gets_as_many_trainings_as_the_search() -> None:
-    factors = _equal_budget_factors(0.1, 1.0, 0.5, n_trials=8, tune_repeats=2)
-    assert len(factors) * 2 == 8
-    assert [f * 0.5 for f in (factors[0], factors[-1])] == pytest.approx([0.1, 1.0])

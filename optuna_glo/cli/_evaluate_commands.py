@@ -31,7 +31,10 @@ def add_parser(subparsers: Any) -> None:
         "for the full training length and compare test accuracies as in TaylorGLO Table 1: mean "
         "(std) and one-tailed Welch t-tests against cross-entropy, plus cross-entropy at a "
         "learning rate tuned on the validation set (a best rate on the grid's edge extends the "
-        "grid, at most twice; the search is cached for other studies). Seed r of every loss "
+        "grid, at most twice; the search is cached for other studies). A study that searched "
+        "the learning rate with its loss ([taylorglo] search_lr) is evaluated at the rate it "
+        "found and also compared with cross-entropy whose rate was tuned with as many "
+        "trainings of the same length over the same range. Seed r of every loss "
         "trains before seed r+1; every finished training is appended to a results file; a "
         "rerun resumes. The table is written as Markdown and CSV and stored in "
         "the study (user attr and optuna-dashboard note). On an EPBT or PBT study: the best "
@@ -63,13 +66,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--tune-baseline-lr", action=argparse.BooleanOptionalAction, default=True,
         help="add cross-entropy at the best learning rate of a small log grid, chosen on the "
-        "validation set (default: on)",
+        "validation set, and for a study that searched the rate with its loss cross-entropy "
+        "at a rate tuned with as many trainings over the same range (default: on)",
     )
     p.add_argument(
         "--lr-factors", default=DEFAULT_LR_FACTORS, metavar="LIST",
         help=f"the learning-rate grid as factors of the task's rate (default: "
-        f"{DEFAULT_LR_FACTORS}; for a study that searched the rate: as many rates as the study "
-        "had trials, divided by --tune-repeats, over its range)",
+        f"{DEFAULT_LR_FACTORS})",
     )
     p.add_argument(
         "--tune-repeats", type=int, default=2,
@@ -80,6 +83,12 @@ def add_parser(subparsers: Any) -> None:
         help="neither read nor write the learning-rate search's cache, which keeps each "
         "search's trainings per task, length, data portion, rate and seed for other studies "
         "($XDG_CACHE_HOME/optuna-glo/lr-search.json, else ~/.cache/optuna-glo/)",
+    )
+    p.add_argument(
+        "--population-batch", type=int, default=1, metavar="K",
+        help="train up to K losses of one seed and learning rate together, as one model stack "
+        "where this device measured it faster than one model after another (the results are "
+        "the same to float tolerance; default: 1, one at a time)",
     )
     p.add_argument(
         "--eval-every", type=int, default=None, metavar="N",
@@ -164,6 +173,7 @@ def _check_evaluate_args(args: argparse.Namespace) -> list[float]:
     _check_out(args.out, directory=True)
     _check_count("--repeats", args.repeats, MAX_REPEATS)
     _check_count("--tune-repeats", args.tune_repeats, MAX_REPEATS)
+    _check_count("--population-batch", args.population_batch, MAX_REPEATS)
     _check_count("--steps", args.steps, MAX_STEPS)
     _check_count("--eval-every", args.eval_every, MAX_STEPS)
     if not 0.0 < args.data_portion <= 1.0:  # also refuses nan
@@ -171,16 +181,25 @@ def _check_evaluate_args(args: argparse.Namespace) -> list[float]:
     return _floats(args.lr_factors, "--lr-factors")
 
 
-def _equal_budget_factors(
-    low: float, high: float, task_lr: float, n_trials: int, tune_repeats: int
-) -> list[float]:
-    """A log grid over ``[low, high]`` of ``n_trials // tune_repeats`` rates (at least 2), as
-    factors of ``task_lr``: cross-entropy gets as many trainings as the search had (issue 12.4)."""
-    n = max(2, n_trials // tune_repeats)
-    return [
-        math.exp(math.log(low) + i / (n - 1) * (math.log(high) - math.log(low))) / task_lr
-        for i in range(n)
-    ]
+def _lr_budget(study: Any, spec: Any, task: Any) -> Any:
+    """For a study that searched the learning rate with its loss (``[taylorglo] search_lr``):
+    its range, its trainings (completed trials) and their length; else ``None``."""
+    from optuna.trial import TrialState
+
+    from optuna_glo.reports.evaluation import LRBudget
+
+    searched = getattr(spec.method_settings, "search_lr", None)
+    if searched is None:
+        return None
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if done < 2:
+        print(
+            f"The study searched the learning rate but has {done} completed trial(s): "
+            "cross-entropy's rate is not tuned with its budget (at least 2 are needed)."
+        )
+        return None
+    steps = spec.training.steps or task.recipe.partial_steps
+    return LRBudget(searched.low, searched.high, done, steps)
 
 
 def _check_has_best(study: Any, names: list[str]) -> None:
@@ -234,15 +253,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         trial = resolve_trial(name, study)
         lr = trial_lr(trial) if trial is not None else None  # found with the loss (12.4)
         candidates.append(Candidate(label, loss, lr or task.recipe.lr))
-    searched = getattr(spec.method_settings, "search_lr", None)
-    if searched is not None and args.lr_factors == DEFAULT_LR_FACTORS:
-        factors = _equal_budget_factors(searched.low, searched.high, task.recipe.lr,
-                                        spec.n_trials, args.tune_repeats)
-        print(
-            f"The study searched the learning rate in [{searched.low:g}, {searched.high:g}] with "
-            f"{spec.n_trials} trainings: cross-entropy's rate is tuned over the same range with "
-            f"as many ({len(factors)} rates x {args.tune_repeats} seeds, at full length)."
-        )
+    lr_budget = _lr_budget(study, spec, task) if args.tune_baseline_lr else None
     out = Path(args.out or Path(DEFAULT_EVALUATION_DIR) / args.study)
     stem = "evaluation" if args.data_portion == 1.0 else f"evaluation-portion{args.data_portion:g}"
     results = out / f"{stem}.jsonl"
@@ -258,8 +269,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         data_portion=args.data_portion, device=args.device, data_dir=args.data_dir,
         download=args.download, tune_baseline_lr=args.tune_baseline_lr, lr_factors=factors,
         tune_repeats=args.tune_repeats, eval_every=args.eval_every,
-        progress=not args.no_progress,
-        lr_cache=lr_cache,
+        progress=not args.no_progress, lr_cache=lr_cache, lr_budget=lr_budget,
+        population_batch=args.population_batch,
     )
     md, cs = write_tables(report, out, stem)
     stored = {**report.to_dict(), "markdown": markdown_table(report)}
@@ -268,7 +279,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     files = [whole, md, cs, out / f"{stem}-curves.csv"]
     store_evaluation(study, stored, key=evaluation_attr(args.data_portion), files=files,
                      artifact_dir=artifact_dir(args))
-    update_study_note(study)
+    update_study_note(study, artifact_dir(args))
     print()
     print(stored["markdown"])
     print(

@@ -28,6 +28,11 @@ def check_population_args(args: argparse.Namespace) -> None:
                 f"`{flag}` does not apply to an EPBT or PBT study: the schedule sets the length "
                 "and the curve is read after each segment. Leave it out."
             )
+    if args.population_batch != 1:
+        raise ValueError(
+            "`--population-batch` does not apply to an EPBT or PBT study: its schedules and "
+            "cross-entropy rows train one at a time. Leave it out."
+        )
 
 
 def evaluate_population_command(
@@ -36,6 +41,7 @@ def evaluate_population_command(
     """Retrain the study's best schedule (and ``--against``'s) and compare, as EPBT Table 2."""
     from optuna_glo.keys import SCHEDULE_EVALUATION_ATTR
     from optuna_glo.reports.artifacts import store_evaluation
+    from optuna_glo.reports.dashboard import update_study_note
     from optuna_glo.reports.evaluation import (
         best_schedule,
         evaluate_population,
@@ -88,12 +94,13 @@ def evaluate_population_command(
     whole.write_text(json.dumps({**report.to_dict(), "markdown": md}, indent=1), "utf-8")
     store_evaluation(study, {**report.summary(), "markdown": md}, key=SCHEDULE_EVALUATION_ATTR,
                      files=[whole, table], artifact_dir=artifact_dir(args))
+    update_study_note(study, artifact_dir(args))
     print()
     print(md)
     print(
         f"{report.trained} training(s) run now, {report.reused} taken from {results}.\n"
         f"Tables: {table} and {whole}; stored in the study (artifacts in {artifact_dir(args)}, "
-        f"a summary in user attr {SCHEDULE_EVALUATION_ATTR!r}).\n"
+        f"a summary in user attr {SCHEDULE_EVALUATION_ATTR!r}, the dashboard note).\n"
         f"The schedule: optuna-glo best --study {args.study}{storage_flag(args)}"
     )
     return 0

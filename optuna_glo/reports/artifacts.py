@@ -33,7 +33,7 @@ _MIMETYPES = {".json": "application/json", ".csv": "text/csv", ".md": "text/mark
               ".png": "image/png"}
 #: What an evaluation summary keeps of each row: the statistics, not the runs and curves.
 _ROW_SUMMARY = ("loss", "lr", "n", "mean", "std", "diverged", "p_vs_cross_entropy",
-                "p_vs_cross_entropy_lr_tuned")
+                "p_vs_cross_entropy_lr_tuned", "p_vs_cross_entropy_lr_tuned_with_budget")
 
 
 def evaluation_attr(data_portion: float) -> str:
@@ -94,8 +94,9 @@ def _summary(report: dict[str, Any], artifacts: dict[str, str]) -> dict[str, Any
     rows = [{k: row.get(k) for k in _ROW_SUMMARY} for row in report.get("rows", [])]
     summary = {**{k: v for k, v in report.items() if k != "rows"}, "rows": rows,
                "artifacts": artifacts}
-    # A table of very many losses: the Markdown copy goes first (it is an artifact too).
-    for dropped in ("markdown", "summary", "rows"):
+    # A budget search's every rate, then for a table of very many losses the Markdown copy go
+    # first (both are in the artifacts too).
+    for dropped in ("lr_budget_search", "markdown", "summary", "rows"):
         if attr_size(summary) <= ATTR_LIMIT:
             break
         summary.pop(dropped, None)

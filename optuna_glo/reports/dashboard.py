@@ -4,7 +4,8 @@ Each trial the workers finish gets a PNG of its loss in the binary view (GLO sec
 Optuna artifact (``image/png``) and a dashboard note (``optuna_dashboard.save_note``) with its
 formula as readable math (:func:`~optuna_glo.losses.readable_formula`), that picture, and how the
 search made it (generation, origin; methods add lines through :data:`NOTE_DETAILS`). The study's
-note leads with the best loss's formula and picture, then any ``optuna-glo evaluate`` tables.
+note leads with the best loss's formula and picture, then any ``optuna-glo evaluate`` tables
+(an EPBT or PBT study's schedule evaluation among them).
 Start the dashboard with ``optuna-dashboard URL --artifact-dir DIR`` to see the pictures.
 
 A finished trial no longer accepts artifacts (Optuna stores an artifact's record in the trial's
@@ -28,6 +29,7 @@ from optuna_glo.keys import (
     BASELINE_ATTR,
     CACHED_FROM_ATTR,
     ORIGIN_ATTR,
+    SCHEDULE_EVALUATION_ATTR,
     TREE_ATTR,
     UNTRAINABLE_ATTR,
 )
@@ -45,6 +47,10 @@ _logger = logging.getLogger(__name__)
 
 #: Adds ``(label, text)`` lines to a trial's note; EPBT adds an individual's parent here.
 NoteDetail = Callable[[FrozenTrial], list[tuple[str, str]]]
+
+#: Longest evaluation table the study note shows, in characters (a summary attr is read from
+#: storage: untrusted).
+MAX_NOTE_TABLE = 100_000
 
 #: The file name of a trial's loss picture ends with this.
 SHAPE_SUFFIX = "-loss-shape.png"
@@ -117,8 +123,10 @@ def _shape_artifact(study: optuna.Study, trial: FrozenTrial) -> str | None:
     return next((m.artifact_id for m in metas if m.filename.endswith(SHAPE_SUFFIX)), None)
 
 
-def study_note(study: optuna.Study) -> str:
-    """The study's dashboard note: the best loss (formula, picture), then evaluation tables."""
+def study_note(study: optuna.Study, artifact_dir: str | Path | None = None) -> str:
+    """The study's dashboard note: the best loss (formula, picture), then the evaluation tables
+    of ``optuna-glo evaluate``: loss tables and, for an EPBT or PBT study, the schedule's. A table
+    too large for its summary attr is read from its Markdown artifact in ``artifact_dir``."""
     lines = [f"## optuna-glo: {study.study_name}", ""]
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if complete:
@@ -143,20 +151,49 @@ def study_note(study: optuna.Study) -> str:
         lines += ["", "Each trial's note shows its loss and the loss's shape."]
     else:
         lines.append("No completed trial yet.")
-    for report in load_evaluations(study, None).values():
-        if "markdown" in report:
-            lines += ["", report["markdown"]]
-        names = ", ".join(report.get("artifacts", {}))
-        if names:
-            lines += ["", f"Every run and training curve: study artifacts {names}."]
+    reports = list(load_evaluations(study, None).values())
+    schedule = study.user_attrs.get(SCHEDULE_EVALUATION_ATTR)
+    if isinstance(schedule, dict):  # an EPBT or PBT study's schedule evaluation
+        reports.append(schedule)
+    for report in reports:
+        lines += _report_lines(report, artifact_dir)
     return "\n".join(lines) + "\n"
 
 
-def update_study_note(study: optuna.Study) -> None:
+def _report_lines(report: dict[str, Any], artifact_dir: str | Path | None) -> list[str]:
+    """An evaluation's table (from its summary, else its Markdown artifact) and its artifacts."""
+    artifacts = report.get("artifacts")
+    artifacts = artifacts if isinstance(artifacts, dict) else {}
+    markdown = report.get("markdown")
+    if not isinstance(markdown, str) and artifact_dir is not None:
+        markdown = _markdown_artifact(artifacts, artifact_dir)
+    lines = []
+    if isinstance(markdown, str) and len(markdown) <= MAX_NOTE_TABLE:
+        lines += ["", markdown]
+    names = ", ".join(n for n in artifacts if isinstance(n, str))
+    if names:
+        lines += ["", f"Every run and training curve: study artifacts {names}."]
+    return lines
+
+
+def _markdown_artifact(artifacts: dict[Any, Any], artifact_dir: str | Path) -> str | None:
+    """The text of the first ``.md`` artifact named in ``artifacts``, if it is readable here."""
+    name = next((n for n in artifacts if isinstance(n, str) and n.endswith(".md")), None)
+    if name is None or not isinstance(artifacts[name], str) or not Path(artifact_dir).is_dir():
+        return None
+    try:
+        with artifact_store(artifact_dir).open_reader(artifacts[name]) as reader:
+            return str(reader.read(MAX_NOTE_TABLE + 1).decode("utf-8", errors="replace"))
+    except Exception as err:  # another machine's directory, a removed file
+        _logger.warning("The study note leaves out %s: it is not readable here (%s).", name, err)
+        return None
+
+
+def update_study_note(study: optuna.Study, artifact_dir: str | Path | None = None) -> None:
     """Write :func:`study_note` as the study's optuna-dashboard note (replacing the old one)."""
     from optuna_dashboard import save_note
 
-    save_note(study, study_note(study))
+    save_note(study, study_note(study, artifact_dir))
 
 
 class LossShapeArtifacts:

@@ -100,7 +100,7 @@ def test_an_evaluation_goes_to_artifacts_and_a_small_summary(
     assert summary["rows"][0] == {  # the statistics; the runs and the curve are artifacts
         "loss": "best (trial 3)", "lr": 1.0, "n": 3, "mean": pytest.approx(0.95),
         "std": pytest.approx(0.01), "diverged": 0, "p_vs_cross_entropy": None,
-        "p_vs_cross_entropy_lr_tuned": None,
+        "p_vs_cross_entropy_lr_tuned": None, "p_vs_cross_entropy_lr_tuned_with_budget": None,
     }
     metas = get_all_artifact_meta(study)
     assert sorted(m.filename for m in metas) == sorted(p.name for p in files)
@@ -118,3 +118,48 @@ def test_an_evaluation_goes_to_artifacts_and_a_small_summary(
     pictures = {p.name for p in plot_study(study, tmp_path / "pics2", artifact_dir=None)}
     assert "evaluation.png" not in pictures
     assert "no runs here to plot" in caplog.text
+
+
+def _schedule_evaluation(tmp_path: Path) -> tuple[dict[str, object], list[Path]]:
+    """A hand-made EPBT schedule evaluation, as ``evaluate`` writes it (summary and files)."""
+    from optuna_glo.reports.evaluation import (
+        MethodRow,
+        PopulationReport,
+        compare_to_schedule,
+        population_markdown,
+    )
+
+    schedule = MethodRow("EPBT schedule (trial 9)", 4, [0.9, 0.92], 0, [(2.0, 0.8), (4.0, 0.91)])
+    ce = MethodRow("cross_entropy (lr 1)", 4, [0.85, 0.86], 0, lr=1.0)
+    compare_to_schedule(schedule, [ce])
+    report = PopulationReport("digits-mlp", 2, [1000, 1001], schedule, [ce])
+    md = population_markdown(report, "EPBT schedule (trial 9) against its baselines")
+    whole, table = tmp_path / "schedule-evaluation.json", tmp_path / "schedule-evaluation.md"
+    whole.write_text(json.dumps({**report.to_dict(), "markdown": md}))
+    table.write_text(md)
+    return {**report.summary(), "markdown": md}, [whole, table]
+
+
+def test_the_study_note_shows_the_schedule_evaluation(tmp_path: Path, sqlite_url: str) -> None:
+    from optuna_glo.keys import SCHEDULE_EVALUATION_ATTR
+
+    study = study_with_generations(sqlite_url)
+    summary, files = _schedule_evaluation(tmp_path)
+    md = str(summary["markdown"])
+    store = tmp_path / "artifacts"
+    store_evaluation(study, summary, key=SCHEDULE_EVALUATION_ATTR, files=files, artifact_dir=store)
+    assert "optuna_glo:evaluation" not in "".join(study.user_attrs)  # not a loss table
+    note = study_note(study)
+    assert md in note and "| EPBT schedule (trial 9) | 4 |" in note
+    assert "study artifacts schedule-evaluation.json, schedule-evaluation.md" in note
+    assert note.index("**Best loss**") < note.index(md)
+    # A table too large for its summary attr: the note reads its Markdown artifact.
+    attr = dict(study.user_attrs[SCHEDULE_EVALUATION_ATTR])
+    del attr["markdown"]
+    study.set_user_attr(SCHEDULE_EVALUATION_ATTR, attr)
+    assert md not in study_note(study)  # no artifact directory: only the artifacts' names
+    assert "schedule-evaluation.md" in study_note(study)
+    assert md in study_note(study, store)
+    # A table stored by someone else is bounded.
+    study.set_user_attr(SCHEDULE_EVALUATION_ATTR, {"markdown": "x" * 200_000})
+    assert "x" * 1000 not in study_note(study)

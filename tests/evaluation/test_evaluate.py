@@ -12,7 +12,7 @@ from optuna_dashboard import get_note
 
 from optuna_glo.cli import main
 from optuna_glo.losses import Baikal, CrossEntropy, TaylorGLOLoss
-from optuna_glo.objectives import get_task
+from optuna_glo.objectives import get_task, train_candidates
 from optuna_glo.reports.evaluation import (
     BASELINE,
     EVAL_SEED_BASE,
@@ -108,6 +108,8 @@ def test_bad_arguments_name_the_argument(tmp_path: Path) -> None:
         _evaluate(tmp_path / "r.jsonl", repeats=0)
     with pytest.raises(ValueError, match="`data_portion` must be in"):
         _evaluate(tmp_path / "r.jsonl", data_portion=1.5)
+    with pytest.raises(ValueError, match="`population_batch` must be >= 1"):
+        _evaluate(tmp_path / "r.jsonl", population_batch=0)
     with pytest.raises(ValueError, match="`base_lr` must be positive"):
         lr_grid(0.0)
     with pytest.raises(ValueError, match="neither 'best', 'trial:N', a named loss"):
@@ -163,3 +165,38 @@ def test_evaluate_command_end_to_end(tmp_path: Path, sqlite_url: str, capsys) ->
     assert (out / "evaluation-portion0.25.md").exists()
     stored = optuna.load_study(study_name="tiny", storage=sqlite_url).user_attrs
     assert stored["optuna_glo:evaluation:portion=0.25"]["data_portion"] == 0.25
+
+
+@pytest.mark.slow
+def test_losses_of_one_seed_trained_as_one_stack_match_one_by_one(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from optuna_glo.reports.evaluation import _runner
+
+    stacks: list[tuple[int, list[int]]] = []
+
+    def spy(task, losses, seeds, **kwargs):
+        stacks.append((len(losses), list(seeds)))
+        return train_candidates(task, losses, seeds, **kwargs)
+
+    monkeypatch.setattr(_runner, "train_candidates", spy)
+    kwargs = {"tune_baseline_lr": False, "repeats": 2, "steps": 20}
+    alone = _evaluate(tmp_path / "alone.jsonl", **kwargs)
+    assert stacks == []
+    together = _evaluate(tmp_path / "stack.jsonl", population_batch=3, path="vectorized", **kwargs)
+    assert stacks == [(3, [EVAL_SEED_BASE] * 3), (3, [EVAL_SEED_BASE + 1] * 3)]
+    assert together.trained == alone.trained == 6
+    for a, b in zip(alone.rows, together.rows, strict=True):
+        assert a.label == b.label and a.lr == b.lr
+        assert b.test_accuracy == pytest.approx(a.test_accuracy, abs=1e-9)
+        assert [s for s, _ in b.curve] == [s for s, _ in a.curve]
+        assert [v for _, v in b.curve] == pytest.approx([v for _, v in a.curve], abs=1e-9)
+
+    def records(name: str) -> dict[str, float]:
+        lines = (tmp_path / name).read_text().splitlines()
+        return {r["key"]: r["val_accuracy"] for r in map(json.loads, lines)}
+
+    stacked = records("stack.jsonl")
+    assert stacked == pytest.approx(records("alone.jsonl"), abs=1e-9)  # same runs, same keys
+    # A stopped stacked evaluation resumes one by one from the same file.
+    assert _evaluate(tmp_path / "stack.jsonl", **kwargs).trained == 0

@@ -16,6 +16,7 @@ import torch
 from _evaluation_studies import FakeTrain, tiny_spec
 from _specs import EPBT, PBT
 from optuna.distributions import FloatDistribution
+from optuna_dashboard import get_note
 
 from optuna_glo.cli import main
 from optuna_glo.losses import CrossEntropy, TaylorGLOLoss
@@ -196,6 +197,7 @@ def test_population_evaluate_refuses_loss_flags_and_empty_studies(
             "cpu", "--out", str(tmp_path / "o")]
     for extra, message in ((["--losses", "baikal"], "`--losses` does not apply"),
                            (["--steps", "10"], "`--steps` does not apply"),
+                           (["--population-batch", "3"], "`--population-batch` does not apply"),
                            ([], "has no completed trial, so it has no schedule")):
         assert main([*base, *extra]) != 0
         err = capsys.readouterr().err.strip()
@@ -240,6 +242,8 @@ def test_evaluate_an_epbt_study_against_pbt_end_to_end(tmp_path: Path, capsys) -
     assert [b["method"] for b in attr["baselines"]] == methods
     assert "curve" not in attr["schedule"] and "test_accuracy" not in attr["schedule"]
     assert set(attr["artifacts"]) == {"schedule-evaluation.json", "schedule-evaluation.md"}
+    note = get_note(optuna.load_study(study_name="e", storage=storage))
+    assert stored["markdown"] in note  # the study's dashboard note shows the table
     # A rerun trains nothing.
     assert main(args) == 0
     assert "0 training(s) run now" in capsys.readouterr().out

@@ -2,7 +2,9 @@
 
 * :func:`evaluate_losses`: each loss trained ``repeats`` times to full length, test accuracy as
   mean (std) with one-tailed Welch t-tests against cross-entropy (TaylorGLO Table 1), including a
-  learning-rate-tuned cross-entropy; results are appended to a file as each training finishes;
+  learning-rate-tuned cross-entropy (and, for a study that searched the rate with its loss,
+  cross-entropy whose rate was tuned with as many trainings); results are appended to a file as
+  each training finishes;
 * :func:`evaluate_population`: an EPBT run's best schedule retrained from scratch against
   cross-entropy trained as long and PBT's best schedule (EPBT Table 2: epochs to exceed);
 
@@ -30,8 +32,10 @@ from optuna_glo.reports.evaluation._rows import (
     TUNED_BASELINE,
     Candidate,
     EvaluationReport,
+    LRBudget,
     LRSearch,
     Row,
+    budget_label,
 )
 from optuna_glo.reports.evaluation._schedule_runs import (
     Schedule,
@@ -51,6 +55,7 @@ __all__ = [
     "TUNE_SEED_BASE",
     "Candidate",
     "EvaluationReport",
+    "LRBudget",
     "LRCache",
     "LRSearch",
     "MethodRow",
@@ -61,6 +66,7 @@ __all__ = [
     "ScheduleSegment",
     "Summary",
     "best_schedule",
+    "budget_label",
     "compare_to_schedule",
     "csv_table",
     "curves_csv",

@@ -3,7 +3,9 @@
 TaylorGLO section 6.2 and Table 1: the best loss of a search and the cross-entropy baseline are
 each trained to full length ten times with different seeds; the table shows mean (std) test
 accuracy and the p-value of a one-tailed Welch t-test of each loss against cross-entropy, and
-against cross-entropy at a learning rate tuned on the validation set (:mod:`._lr_search`).
+against cross-entropy at a learning rate tuned on the validation set (:mod:`._lr_search`). A
+study that found its rate with its loss is also compared with cross-entropy whose rate was tuned
+with as many trainings (:func:`._lr_search.search_lr_with_budget`).
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from optuna_glo.objectives import Task, load_dataset
+from optuna_glo.objectives import PathName, Task, load_dataset
 from optuna_glo.reports.evaluation._lr_cache import LRCache
-from optuna_glo.reports.evaluation._lr_search import LR_GRID_FACTORS, search_lr
+from optuna_glo.reports.evaluation._lr_search import (
+    LR_GRID_FACTORS,
+    search_lr,
+    search_lr_with_budget,
+)
 from optuna_glo.reports.evaluation._results import ResultsFile
 from optuna_glo.reports.evaluation._rows import (
     BASELINE,
     TUNED_BASELINE,
     Candidate,
     EvaluationReport,
+    LRBudget,
+    LRSearch,
     Row,
+    budget_label,
 )
 from optuna_glo.reports.evaluation._runner import Runner
 from optuna_glo.reports.evaluation._stats import welch_greater
@@ -50,6 +59,9 @@ def evaluate_losses(
     progress: bool = True,
     announce: Callable[[str], object] = print,
     lr_cache: str | Path | None = None,
+    lr_budget: LRBudget | None = None,
+    population_batch: int = 1,
+    path: PathName = "auto",
 ) -> EvaluationReport:
     """Train each candidate ``repeats`` times at full length and compare test accuracies.
 
@@ -71,12 +83,22 @@ def evaluate_losses(
         announce: Where the learning-rate search prints its budget, its warnings and its choice.
         lr_cache: A JSON file of learning-rate searches shared across studies
             (:func:`~optuna_glo.reports.evaluation.default_lr_cache_path`); ``None``: none.
+        lr_budget: The learning-rate range and trainings of a study that searched the rate with
+            its loss: adds the row "cross_entropy, learning rate tuned with N trainings", tuned
+            with that many trainings of the study's length over that range.
+        population_batch: Losses of one seed and learning rate train together, this many at
+            most (:func:`~optuna_glo.objectives.train_candidates`: one model stack where the
+            device measured it faster than one model after another); 1: one at a time.
+        path: With ``population_batch`` > 1: ``"auto"`` (measured), ``"vectorized"`` or
+            ``"sequential"``.
 
     Repeat ``r`` of every loss trains before repeat ``r + 1`` of any, so a run stopped halfway
     has as many runs of each loss (and resumes from the results file).
     """
     steps = task.recipe.full_steps if steps is None else steps
-    for name, value in (("repeats", repeats), ("steps", steps), ("tune_repeats", tune_repeats)):
+    counts = (("repeats", repeats), ("steps", steps), ("tune_repeats", tune_repeats),
+              ("population_batch", population_batch))
+    for name, value in counts:
         if value < 1:
             raise ValueError(f"`{name}` must be >= 1. The specified `{name}` is {value}.")
     if not 0.0 < data_portion <= 1.0:
@@ -92,13 +114,22 @@ def evaluate_losses(
         data = data.subset_train(data_portion)
     runner = Runner(
         task, data, steps=steps, portion=data_portion, device=device, eval_every=eval_every,
-        results=ResultsFile(results_path), progress=progress,
+        results=ResultsFile(results_path), progress=progress, population_batch=population_batch,
+        path=path, data_dir=data_dir,
     )
     candidates = list(candidates)
-    lr_search = None
+    lr_search: LRSearch | None = None
+    budget_search: LRSearch | None = None
     baseline = next((c for c in candidates if c.label == BASELINE), None)
+    searches = baseline is not None and (tune_baseline_lr or lr_budget is not None)
+    cache = None if lr_cache is None or not searches else LRCache(lr_cache, warn=announce)
+    if lr_budget is not None and baseline is not None:
+        budget_search = search_lr_with_budget(runner, baseline, lr_budget, announce, cache)
+        budget_row = Candidate(
+            budget_label(lr_budget.trainings), baseline.loss, budget_search.best_lr
+        )
+        candidates.insert(candidates.index(baseline) + 1, budget_row)
     if tune_baseline_lr and baseline is not None:
-        cache = None if lr_cache is None else LRCache(lr_cache, warn=announce)
         lr_search = search_lr(runner, baseline, lr_factors, tune_repeats, announce, cache)
         if lr_search.best_lr == baseline.lr:
             announce(
@@ -122,14 +153,17 @@ def evaluate_losses(
         ))
     report = EvaluationReport(
         task.name, steps, repeats, data_portion, seeds, rows, lr_search,
-        trained=runner.trained, reused=runner.reused,
+        trained=runner.trained, reused=runner.reused, budget=lr_budget,
+        budget_search=budget_search,
     )
-    base_row, tuned_row = report.row(BASELINE), report.tuned_row()
+    base_row, tuned_row, b_row = report.row(BASELINE), report.tuned_row(), report.budget_row()
     for row in rows:
         if base_row is not None and row is not base_row:
             row.p_vs_baseline = welch_greater(row.test_accuracy, base_row.test_accuracy)
         if tuned_row is not None and row not in (base_row, tuned_row):
             row.p_vs_tuned = welch_greater(row.test_accuracy, tuned_row.test_accuracy)
+        if b_row is not None and not report.is_baseline(row):
+            row.p_vs_budget = welch_greater(row.test_accuracy, b_row.test_accuracy)
     return report
 
 

@@ -3,6 +3,10 @@
 A fair baseline (docs/design.md, "The fair baseline"): a loss search at a fixed learning rate partly
 rediscovers a larger effective learning rate, so a row "cross_entropy, learning rate tuned" adds
 cross-entropy at the best rate of a small log grid, chosen on the validation set.
+
+A study that searched the rate with its loss (``[taylorglo] search_lr``) found both with its
+trainings; :func:`search_lr_with_budget` tunes cross-entropy's rate with as many trainings of the
+same length over the same range.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from optuna_glo.reports.evaluation._lr_cache import LRCache
-from optuna_glo.reports.evaluation._rows import BASELINE, Candidate, LRSearch
+from optuna_glo.reports.evaluation._rows import BASELINE, Candidate, LRBudget, LRSearch
 from optuna_glo.reports.evaluation._runner import Runner
 from optuna_glo.reports.evaluation._stats import summarize
 
@@ -83,6 +87,38 @@ def search_lr(
     return search
 
 
+def search_lr_with_budget(
+    runner: Runner,
+    baseline: Candidate,
+    budget: LRBudget,
+    announce: Callable[[str], object],
+    cache: LRCache | None = None,
+) -> LRSearch:
+    """Cross-entropy at ``budget.trainings`` rates log-spaced over ``[low, high]``, one seed and
+    ``budget.steps`` steps each: as many trainings of the same length as the study spent finding
+    its loss and rate. The best validation accuracy wins; the grid is never extended (that would
+    spend more than the study did)."""
+    import numpy as np
+
+    grid = [float(lr) for lr in np.geomspace(budget.low, budget.high, budget.trainings)]
+    seeds = [TUNE_SEED_BASE]
+    announce(
+        f"The study searched the learning rate in [{budget.low:g}, {budget.high:g}] with its "
+        f"loss, with {budget.trainings} trainings of {budget.steps:,} steps: cross-entropy's rate "
+        f"is tuned with as many ({budget.trainings} rates log-spaced over that range, one seed "
+        "each, chosen on the validation set)."
+    )
+    val: dict[float, float] = {}
+    cached = _measure(runner, baseline, grid, seeds, val, cache, budget.steps)
+    search = LRSearch(grid, seeds, budget.steps, val, cached=cached)
+    announce(
+        f"Best rate of the {budget.trainings} trainings: {search.best_lr:.4g} (validation "
+        f"accuracy {val[search.best_lr]:.4f})"
+        + (f"; {cached} taken from the cache {cache.path}." if cached and cache else ".")
+    )
+    return search
+
+
 def _beyond_edge(grid: Sequence[float], val: Mapping[float, float]) -> float | None:
     """The rate one step past the edge the best rate lies on, or ``None`` (an inner best, or a
     grid of one rate, which has no spacing to extend by)."""
@@ -103,12 +139,17 @@ def _measure(
     seeds: Sequence[int],
     val: dict[float, float],
     cache: LRCache | None,
+    steps: int | None = None,
 ) -> int:
     """Mean validation accuracy of the rates of ``grid`` not yet in ``val``, seed ``r`` of every
-    rate before seed ``r + 1``; returns how many trainings came from ``cache``."""
+    rate before seed ``r + 1``, ``steps`` steps each (default: the runner's); returns how many
+    trainings came from ``cache``."""
     rates = [lr for lr in grid if lr not in val]
     jobs = {
-        lr: [runner.job(Candidate(BASELINE, baseline.loss, lr), s, "lr search") for s in seeds]
+        lr: [
+            runner.job(Candidate(BASELINE, baseline.loss, lr), s, "lr search", steps)
+            for s in seeds
+        ]
         for lr in rates
     }
     interleaved = [jobs[lr][r] for r in range(len(seeds)) for lr in rates]

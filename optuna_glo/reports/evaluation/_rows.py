@@ -7,6 +7,7 @@ accuracy and the p-value of a one-tailed Welch t-test of each loss against cross
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -17,6 +18,41 @@ from optuna_glo.reports.evaluation._stats import Summary, format_p, summarize
 
 BASELINE = "cross_entropy"
 TUNED_BASELINE = "cross_entropy, learning rate tuned"
+
+
+def budget_label(trainings: int) -> str:
+    """The row of cross-entropy whose rate was tuned with a study's number of trainings."""
+    return f"{BASELINE}, learning rate tuned with {trainings} trainings"
+
+
+@dataclass(frozen=True)
+class LRBudget:
+    """What a study that searched the learning rate with its loss spent on both: cross-entropy's
+    rate is tuned with as much (``[taylorglo] search_lr``).
+
+    Attributes:
+        low: Lowest rate of the study's range.
+        high: Highest rate of the study's range.
+        trainings: The study's trainings (its completed trials).
+        steps: Steps of each of them (the study's training length).
+    """
+
+    low: float
+    high: float
+    trainings: int
+    steps: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.low < self.high or not math.isfinite(self.high):
+            raise ValueError(
+                f"The learning-rate range must satisfy 0 < low < high. It is ({self.low}, "
+                f"{self.high})."
+            )
+        if self.trainings < 2 or self.steps < 1:
+            raise ValueError(
+                "Tuning cross-entropy's rate with a study's budget needs at least 2 trainings of "
+                f"at least 1 step. The study had {self.trainings} of {self.steps} steps."
+            )
 
 
 @dataclass(frozen=True)
@@ -68,6 +104,7 @@ class Row:
     curve: list[tuple[int, float]] = field(default_factory=list)
     p_vs_baseline: float = math.nan
     p_vs_tuned: float = math.nan
+    p_vs_budget: float = math.nan
 
     @property
     def summary(self) -> Summary:
@@ -79,6 +116,7 @@ class Row:
             **accuracy_fields(self.test_accuracy), "diverged": self.diverged,
             "p_vs_cross_entropy": _none_if_nan(self.p_vs_baseline),
             "p_vs_cross_entropy_lr_tuned": _none_if_nan(self.p_vs_tuned),
+            "p_vs_cross_entropy_lr_tuned_with_budget": _none_if_nan(self.p_vs_budget),
             "curve": [list(point) for point in self.curve],
         }
 
@@ -143,9 +181,19 @@ class EvaluationReport:
     lr_search: LRSearch | None = None
     trained: int = 0
     reused: int = 0
+    budget: LRBudget | None = None
+    budget_search: LRSearch | None = None
 
     def row(self, label: str) -> Row | None:
         return next((r for r in self.rows if r.label == label), None)
+
+    def budget_row(self) -> Row | None:
+        """Cross-entropy at the rate tuned with the study's number of trainings, if any."""
+        return None if self.budget is None else self.row(budget_label(self.budget.trainings))
+
+    def is_baseline(self, row: Row) -> bool:
+        """Whether ``row`` is one of the cross-entropy rows the losses are compared with."""
+        return row.label in (BASELINE, TUNED_BASELINE) or row is self.budget_row()
 
     def tuned_row(self) -> Row | None:
         """Cross-entropy at its tuned rate: its own row, or the baseline's row when the search
@@ -160,8 +208,9 @@ class EvaluationReport:
         """One line per searched or named loss: its gain over cross-entropy, with p-values."""
         base, tuned = self.row(BASELINE), self.tuned_row()
         lines = []
+        budget = self.budget_row()
         for row in self.rows:
-            if row.label in (BASELINE, TUNED_BASELINE) or base is None:
+            if self.is_baseline(row) or base is None:
                 continue
             verdict = (
                 "significantly better" if row.p_vs_tuned < 0.05 else "not significantly better"
@@ -180,6 +229,13 @@ class EvaluationReport:
                     f"vs cross-entropy at its tuned lr {tuned.lr:g}: {t.mean:.4f} "
                     f"({s.mean - t.mean:+.4f}, p = {format_p(row.p_vs_tuned)}, {verdict})"
                 )
+            if budget is not None and self.budget is not None:
+                b = budget.summary
+                parts.append(
+                    f"vs cross-entropy at lr {budget.lr:g}, tuned with the study's "
+                    f"{self.budget.trainings} trainings: {b.mean:.4f} ({s.mean - b.mean:+.4f}, "
+                    f"p = {format_p(row.p_vs_budget)})"
+                )
             lines.append("; ".join(parts) + ".")
         return lines
 
@@ -189,6 +245,10 @@ class EvaluationReport:
             "data_portion": self.data_portion, "seeds": self.seeds,
             "rows": [r.to_dict() for r in self.rows],
             "lr_search": self.lr_search.to_dict() if self.lr_search else None,
+            "lr_budget_search": (
+                {**dataclasses.asdict(self.budget), **self.budget_search.to_dict()}
+                if self.budget is not None and self.budget_search is not None else None
+            ),
             "summary": self.summary_lines(),
         }
 

@@ -7,13 +7,20 @@ import io
 import math
 from pathlib import Path
 
-from optuna_glo.reports.evaluation._rows import TUNED_BASELINE, EvaluationReport, LRSearch
+from optuna_glo.reports.evaluation._rows import (
+    TUNED_BASELINE,
+    EvaluationReport,
+    LRBudget,
+    LRSearch,
+    budget_label,
+)
 from optuna_glo.reports.evaluation._stats import format_p
 
 
 def markdown_table(report: EvaluationReport, title: str | None = None) -> str:
     """Mean (std) test accuracy per loss and one-tailed Welch p-values against cross-entropy."""
     has_tuned = report.row(TUNED_BASELINE) is not None
+    budget = report.budget_row()
     portion = (
         "" if report.data_portion == 1.0 else f", {report.data_portion:g} of the training data"
     )
@@ -28,6 +35,8 @@ def markdown_table(report: EvaluationReport, title: str | None = None) -> str:
     header = ["Loss", "Learning rate", "Mean test accuracy (std)", "p vs cross-entropy"]
     if has_tuned:
         header.append("p vs cross-entropy, lr tuned")
+    if budget is not None:
+        header.append(f"p vs {budget.label}")
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] * len(header)) + "|")
     for row in report.rows:
@@ -35,11 +44,15 @@ def markdown_table(report: EvaluationReport, title: str | None = None) -> str:
         cells = [label, f"{row.lr:g}", str(row.summary), _p(row.p_vs_baseline)]
         if has_tuned:
             cells.append(_p(row.p_vs_tuned))
+        if budget is not None:
+            cells.append(_p(row.p_vs_budget))
         lines.append("| " + " | ".join(cells) + " |")
     if report.lr_search is not None:
         lines += ["", lr_search_line(report.lr_search)]
         if not has_tuned and report.tuned_row() is not None:
             lines[-1] += " It is the task's rate: the cross_entropy row is also the tuned baseline."
+    if report.budget is not None and report.budget_search is not None:
+        lines += ["", budget_search_line(report.budget, report.budget_search)]
     summary = report.summary_lines()
     if summary:
         lines += ["", *[f"- {line}" for line in summary]]
@@ -60,8 +73,26 @@ def lr_search_line(s: LRSearch) -> str:
     )
 
 
+def budget_search_line(budget: LRBudget, s: LRSearch) -> str:
+    """How cross-entropy's rate was tuned with the study's budget, in one sentence."""
+    return (
+        f"The study searched its learning rate with its loss in [{budget.low:g}, "
+        f"{budget.high:g}] (log scale) with {budget.trainings} trainings of {s.steps:,} steps, "
+        "and its losses train here at the rates it found; "
+        f"the row {budget_label(budget.trainings)!r} had as many: {len(s.grid)} rates "
+        f"log-spaced over the same range, one seed each, the same length, the best by validation "
+        f"accuracy: {s.best_lr:.4g} ({s.val_accuracy[s.best_lr]:.4f}), then trained on the "
+        "evaluation seeds."
+        + (f" {s.cached} of these trainings came from the learning-rate cache." if s.cached else "")
+    )
+
+
 def _p(p: float) -> str:
     return "" if math.isnan(p) else format_p(p)
+
+
+def _p_csv(p: float) -> str:
+    return "" if math.isnan(p) else f"{p:.6g}"
 
 
 def csv_table(report: EvaluationReport) -> str:
@@ -70,15 +101,15 @@ def csv_table(report: EvaluationReport) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([
         "task", "steps", "data_portion", "loss", "lr", "n", "mean_test_accuracy", "std",
-        "p_vs_cross_entropy", "p_vs_cross_entropy_lr_tuned", "diverged", "formula",
+        "p_vs_cross_entropy", "p_vs_cross_entropy_lr_tuned",
+        "p_vs_cross_entropy_lr_tuned_with_budget", "diverged", "formula",
     ])
     for row in report.rows:
         s = row.summary
         writer.writerow([
             report.task, report.steps, report.data_portion, row.label, row.lr, s.n,
             f"{s.mean:.6f}", "" if math.isnan(s.std) else f"{s.std:.6f}",
-            "" if math.isnan(row.p_vs_baseline) else f"{row.p_vs_baseline:.6g}",
-            "" if math.isnan(row.p_vs_tuned) else f"{row.p_vs_tuned:.6g}",
+            *(_p_csv(p) for p in (row.p_vs_baseline, row.p_vs_tuned, row.p_vs_budget)),
             row.diverged, row.formula,
         ])
     return out.getvalue()
