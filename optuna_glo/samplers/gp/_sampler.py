@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from optuna.samplers import BaseGASampler, BaseSampler, RandomSampler
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from optuna_glo.losses import readable_formula
 from optuna_glo.losses.trees import (
@@ -18,6 +18,7 @@ from optuna_glo.losses.trees import (
     fitness_key,
     format_tree,
 )
+from optuna_glo.samplers._delegating import DelegatingSampler, check_delegation_args
 from optuna_glo.samplers._slots import claim_slot
 from optuna_glo.samplers.gp._attrs import (
     CANONICAL_KEY,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 _MAX_SLOT_FAILURES = 2
 
 
-class GeneticProgrammingSampler(BaseGASampler):
+class GeneticProgrammingSampler(DelegatingSampler, BaseGASampler):
     """Loss discovery by genetic programming over expression trees (GLO, section III-A).
 
     Each trial gets a candidate loss tree; the objective reads it with
@@ -86,6 +87,8 @@ class GeneticProgrammingSampler(BaseGASampler):
             seed is drawn once per study and kept in the storage, so all workers agree.
     """
 
+    _single_objective_why = "GLO's fitness is one validation score"
+
     def __init__(
         self,
         *,
@@ -130,13 +133,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         weights = check_node_weights(
             DEFAULT_NODE_WEIGHTS if node_weights is None else node_weights
         )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"`seed` must be None or an int >= 0. The specified `seed` is {seed}.")
-        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise ValueError(
-                f"`independent_sampler` must be an Optuna sampler. The specified one is "
-                f"{independent_sampler!r}."
-            )
+        check_delegation_args(seed, independent_sampler)
 
         super().__init__(population_size=population_size)
         self._seed = seed
@@ -153,7 +150,7 @@ class GeneticProgrammingSampler(BaseGASampler):
     # ------------------------------------------------------------------ the tree of each trial
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        _check_single_objective(study)
+        self._check_single_objective(study)
         if TREE_KEY in trial.system_attrs:
             # A retried trial (or one enqueued with a tree) keeps its tree.
             self._independent_sampler.before_trial(study, trial)
@@ -166,7 +163,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         The slot is claimed in the storage (:func:`optuna_glo.samplers._slots.claim_slot`), so
         processes that call ``study.optimize`` on one study at once never share a slot.
         """
-        _check_single_objective(study)
+        self._check_single_objective(study)
         self._independent_sampler.before_trial(study, trial)
         slot = claim_slot(
             study, trial, generation_key=self._get_generation_key(), generation=generation,
@@ -207,9 +204,6 @@ class GeneticProgrammingSampler(BaseGASampler):
 
     # -------------------------------------------------- every other parameter: the delegate
 
-    def reseed_rng(self) -> None:
-        self._independent_sampler.reseed_rng()
-
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -218,37 +212,8 @@ class GeneticProgrammingSampler(BaseGASampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        _check_single_objective(study)
+        self._check_single_objective(study)
         return self._independent_sampler.sample_relative(study, trial, search_space)
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        _check_single_objective(study)
-        return self._independent_sampler.sample_independent(
-            study, trial, param_name, param_distribution
-        )
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._independent_sampler.after_trial(study, trial, state, values)
-
-
-def _check_single_objective(study: Study) -> None:
-    if study._is_multi_objective():
-        raise ValueError(
-            "GeneticProgrammingSampler supports single-objective studies only (GLO's fitness is "
-            f"one validation score). The study has {len(study.directions)} objectives."
-        )
 
 
 def _check_int(name: str, value: int, minimum: int) -> None:
