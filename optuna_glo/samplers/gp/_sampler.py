@@ -18,6 +18,7 @@ from optuna_glo.losses.trees import (
     fitness_key,
     format_tree,
 )
+from optuna_glo.samplers._checks import check_int, check_population
 from optuna_glo.samplers._delegating import DelegatingSampler, check_delegation_args
 from optuna_glo.samplers._slots import claim_slot
 from optuna_glo.samplers.gp._attrs import (
@@ -105,13 +106,7 @@ class GeneticProgrammingSampler(DelegatingSampler, BaseGASampler):
         independent_sampler: BaseSampler | None = None,
         seed: int | None = None,
     ) -> None:
-        _check_int("population_size", population_size, 2)
-        _check_int("n_elites", n_elites, 0)
-        if n_elites >= population_size:
-            raise ValueError(
-                f"`n_elites` must be less than `population_size` ({population_size}). The "
-                f"specified `n_elites` is {n_elites}."
-            )
+        check_population(population_size, n_elites)
         if not 0.0 <= crossover_prob <= 1.0:
             raise ValueError(
                 f"`crossover_prob` must be in [0, 1]. The specified `crossover_prob` is "
@@ -123,8 +118,8 @@ class GeneticProgrammingSampler(DelegatingSampler, BaseGASampler):
             shrink=shrink_mutation_prob,
             grow=grow_mutation_prob,
         )
-        _check_int("init_max_depth", init_max_depth, 0)
-        _check_int("max_depth", max_depth, init_max_depth)
+        check_int("init_max_depth", init_max_depth, 0)
+        check_int("max_depth", max_depth, init_max_depth)
         if max_depth > MAX_TREE_DEPTH:
             raise ValueError(
                 f"`max_depth` must be at most {MAX_TREE_DEPTH}. The specified `max_depth` is "
@@ -215,9 +210,3 @@ class GeneticProgrammingSampler(DelegatingSampler, BaseGASampler):
         self._check_single_objective(study)
         return self._independent_sampler.sample_relative(study, trial, search_space)
 
-
-def _check_int(name: str, value: int, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. The specified `{name}` is {value!r}."
-        )
