@@ -91,6 +91,27 @@ class AbortRule:
             raise ValueError(f"`max_retries` must be >= 0. Specified: {self.max_retries}.")
 
 
+@dataclass(frozen=True)
+class LoopOptions:
+    """What :func:`train_loop` runs and measures: the same for every member and every attempt.
+
+    Attributes:
+        steps: Training steps.
+        eval_every: Record accuracy every this many steps (training curves; ``on_eval``).
+        eval_on: ``"val"`` or ``"test"``: the split of the recorded curve.
+        abort_rule: TaylorGLO's abort-and-retry rule (appendix A.5), or ``None``.
+        evaluate_test: Also measure test accuracy at the end.
+        on_step: Called with the number of steps done after every step (progress bars).
+    """
+
+    steps: int
+    eval_every: int | None = None
+    eval_on: str = "val"
+    abort_rule: AbortRule | None = None
+    evaluate_test: bool = False
+    on_step: Callable[[int], None] | None = None
+
+
 @dataclass
 class TrainResult:
     """What a training run measured."""
@@ -183,19 +204,14 @@ def train_loop(
     make_trainer: Callable[[], Trainer],
     task: Task,
     data: Splits,
+    options: LoopOptions,
     *,
-    steps: int,
     data_seed: int,
     device: torch.device,
-    eval_every: int | None = None,
-    eval_on: str = "val",
-    abort_rule: AbortRule | None = None,
-    evaluate_test: bool = False,
-    on_step: Callable[[int], None] | None = None,
     start_step: int = 0,
     on_eval: OnEval | None = None,
 ) -> list[TrainResult]:
-    """Train every member of ``make_trainer()`` for ``steps`` steps, all on the same batches.
+    """Train every member of ``make_trainer()`` for ``options.steps`` steps, on the same batches.
 
     ``make_trainer`` runs under a forked random state (the caller's is left as it was) and seeds
     the initialisation and the dropout masks itself; ``data_seed`` fixes the batch order and the
@@ -209,13 +225,14 @@ def train_loop(
         member's end divided by the number of members (its share of the cost).
     """
     recipe = task.recipe
+    steps, eval_every, abort_rule = options.steps, options.eval_every, options.abort_rule
     start = time.perf_counter()
     with torch.random.fork_rng(devices=cuda_devices(device)):
         trainer = make_trainer()
         run = _Run(trainer, start, device)
         gen = torch.Generator().manual_seed(data_seed)
         eval_x, eval_y = (data.val_x, data.val_y)
-        if eval_on == "test":
+        if options.eval_on == "test":
             eval_x, eval_y = data.test_x, data.test_y
         # Divergence is checked every `check_every` steps; on a GPU that keeps the loop free of a
         # host sync per step. Once a loss is NaN/inf the weights stay NaN, so nothing is missed.
@@ -237,8 +254,8 @@ def train_loop(
             lr = recipe.lr_at(start_step + step) if recipe.lr_milestones else None
             trainer.step(losses, lr=lr, finite=run.finite)
             run.diverge(diverged, done)
-            if on_step is not None:
-                on_step(done)
+            if options.on_step is not None:
+                options.on_step(done)
             if eval_every and done % eval_every == 0 and done < steps:
                 accs = trainer.accuracy(eval_x, eval_y)
                 run.record(done, accs)
@@ -258,7 +275,7 @@ def train_loop(
             run.diverge([s for s, good in enumerate(ok) if not good], steps)
         if run.training:
             val = trainer.accuracy(data.val_x, data.val_y)
-            test = trainer.accuracy(data.test_x, data.test_y) if evaluate_test else None
+            test = trainer.accuracy(data.test_x, data.test_y) if options.evaluate_test else None
             if eval_every:
                 run.record(steps, trainer.accuracy(eval_x, eval_y))
             run.complete(val, test, steps)

@@ -18,6 +18,7 @@ from optuna_glo.objectives._device import resolve_device
 from optuna_glo.objectives._loop import (
     DIVERGED_FITNESS,
     AbortRule,
+    LoopOptions,
     OnEval,
     TrainResult,
     check_options,
@@ -99,16 +100,11 @@ def train_once(
     task: Task,
     loss_fn: nn.Module,
     data: Splits,
+    options: LoopOptions,
     *,
-    steps: int,
     seed: int,
     data_seed: int,
     device: torch.device,
-    eval_every: int | None = None,
-    eval_on: str = "val",
-    abort_rule: AbortRule | None = None,
-    evaluate_test: bool = False,
-    on_step: Callable[[int], None] | None = None,
     on_eval: OnEval | None = None,
 ) -> TrainResult:
     """One training run of ``task``'s model with ``loss_fn``, on ``data`` already on ``device``.
@@ -121,9 +117,7 @@ def train_once(
         return SingleModel(task, loss_fn, device)
 
     [result] = train_loop(
-        single_model, task, data, steps=steps, data_seed=data_seed, device=device,
-        eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
-        evaluate_test=evaluate_test, on_step=on_step, on_eval=on_eval,
+        single_model, task, data, options, data_seed=data_seed, device=device, on_eval=on_eval
     )
     return result
 
@@ -173,12 +167,15 @@ def train(
         data = load_dataset(task.dataset, data_dir, download)
     data = data.to(dev)
     data_seed = seed if data_seed is None else data_seed
+    options = LoopOptions(
+        steps=steps, eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
+        evaluate_test=evaluate_test, on_step=on_step,
+    )
 
     def attempt(_members: list[int], offset: int) -> list[TrainResult]:
         return [train_once(
-            task, loss_fn, data, steps=steps, seed=seed + offset, data_seed=data_seed + offset,
-            device=dev, eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
-            evaluate_test=evaluate_test, on_step=on_step, on_eval=on_eval,
+            task, loss_fn, data, options, seed=seed + offset, data_seed=data_seed + offset,
+            device=dev, on_eval=on_eval,
         )]
 
     [result] = retry_aborted(attempt, 1, abort_rule)

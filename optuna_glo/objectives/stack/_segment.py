@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from optuna_glo.objectives._data import Splits, resolve_data_dir
-from optuna_glo.objectives._loop import SEED_STRIDE, TrainResult, train_loop
+from optuna_glo.objectives._loop import SEED_STRIDE, LoopOptions, TrainResult, train_loop
 from optuna_glo.objectives._objective import TaskData
 from optuna_glo.objectives._tasks import Task
 from optuna_glo.objectives._training import SingleModel
@@ -278,8 +278,8 @@ def _train_one(
         return trainer
 
     [result] = train_loop(
-        make, task, data, steps=steps, data_seed=data_seed, device=device, evaluate_test=True,
-        start_step=start_step,
+        make, task, data, LoopOptions(steps=steps, evaluate_test=True), data_seed=data_seed,
+        device=device, start_step=start_step,
     )
     [trainer] = made
     if result.diverged:
@@ -313,8 +313,8 @@ def _train_stack(
         return stack
 
     results = train_loop(
-        make, task, data, steps=steps, data_seed=data_seed, device=device, evaluate_test=True,
-        start_step=start_step,
+        make, task, data, LoopOptions(steps=steps, evaluate_test=True), data_seed=data_seed,
+        device=device, start_step=start_step,
     )
     [stack] = made
     out = []

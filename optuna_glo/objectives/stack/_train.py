@@ -22,6 +22,7 @@ from optuna_glo.objectives._device import device_name, resolve_device
 from optuna_glo.objectives._loop import (
     DIVERGED_FITNESS,
     AbortRule,
+    LoopOptions,
     OnEval,
     TrainResult,
     check_options,
@@ -80,6 +81,10 @@ def train_stack(
         One :class:`~optuna_glo.objectives.TrainResult` per member, in order. ``seconds`` is the
         stack's wall time up to the member's end divided by the stack's size (its share).
     """
+    options = LoopOptions(
+        steps=steps, eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
+        evaluate_test=evaluate_test, on_step=on_step,
+    )
 
     def attempt(members: list[int], offset: int) -> list[TrainResult]:
         stack = _seeded_stack(
@@ -87,9 +92,8 @@ def train_stack(
             amp=amp, compile=compile,
         )
         return train_loop(
-            stack, task, data, steps=steps, data_seed=data_seed + offset, device=device,
-            eval_every=eval_every, eval_on=eval_on, abort_rule=abort_rule,
-            evaluate_test=evaluate_test, on_step=on_step, on_eval=relabel(on_eval, members),
+            stack, task, data, options, data_seed=data_seed + offset, device=device,
+            on_eval=relabel(on_eval, members),
         )
 
     return retry_aborted(attempt, len(seeds), abort_rule)

@@ -21,6 +21,7 @@ from optuna.distributions import FloatDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import StudyDirection
 
+from optuna_glo.samplers._delegating import DelegatingSampler
 from optuna_glo.samplers.cmaes._state import (
     GENERATION_KEY,
     CmaSettings,
@@ -31,12 +32,12 @@ from optuna_glo.samplers.cmaes._state import (
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.study import Study
-    from optuna.trial import FrozenTrial, TrialState
+    from optuna.trial import FrozenTrial
 
 _logger = logging.getLogger(__name__)
 
 
-class FixedSpaceCmaEsSampler(BaseSampler):
+class FixedSpaceCmaEsSampler(DelegatingSampler):
     """CMA-ES over the named parameters only; other parameters go to an independent sampler.
 
     Restricting CMA-ES to its own parameters lets a user put their own hyperparameters (a
@@ -65,6 +66,8 @@ class FixedSpaceCmaEsSampler(BaseSampler):
         seed: Seed of the candidates (and of the default independent sampler). With ``None`` a
             random one is drawn: workers of one study then draw independent candidates.
     """
+
+    _single_objective_why = "CMA-ES ranks its candidates by one value"
 
     def __init__(
         self,
@@ -142,13 +145,9 @@ class FixedSpaceCmaEsSampler(BaseSampler):
         }
 
     def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
+        self, study: Study, trial: FrozenTrial, param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        self._check_single_objective(study)
         if param_name not in self._warned:
             self._warned.add(param_name)
             why = (
@@ -160,25 +159,4 @@ class FixedSpaceCmaEsSampler(BaseSampler):
                 "Trial %d: %s samples `%s`: %s. (Said once per parameter.)",
                 trial.number, type(self._independent_sampler).__name__, param_name, why,
             )
-        return self._independent_sampler.sample_independent(
-            study, trial, param_name, param_distribution
-        )
-
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self._independent_sampler.before_trial(study, trial)
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._independent_sampler.after_trial(study, trial, state, values)
-
-    def _check_single_objective(self, study: Study) -> None:
-        if len(study.directions) > 1:
-            raise ValueError(
-                f"{type(self).__name__} optimizes one objective; the study has "
-                f"{len(study.directions)}. Use a single-objective study."
-            )
+        return super().sample_independent(study, trial, param_name, param_distribution)

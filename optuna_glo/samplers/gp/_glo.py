@@ -8,7 +8,6 @@ is the best loss of either phase.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from optuna.samplers import BaseSampler
@@ -17,6 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optuna_glo.keys import COEFFICIENT_TREE_KEY
 from optuna_glo.losses.trees import parse, untrainable_reason
+from optuna_glo.samplers._delegating import DelegatingSampler
 from optuna_glo.samplers.gp._attrs import TREE_KEY, stored_system_attrs
 from optuna_glo.samplers.gp._coefficients import (
     COEFFICIENT_BOUNDS,
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 STUDY_TREE_KEY = "GLOSampler:tree"
 
 
-class GLOSampler(BaseSampler):
+class GLOSampler(DelegatingSampler):
     """GLO: genetic-programming loss discovery, then CMA-ES on the best tree's coefficients.
 
     Trials of generations ``0 .. discovery_generations - 1`` (counted through the storage by the
@@ -87,6 +87,9 @@ class GLOSampler(BaseSampler):
         """The phase's sampler; the trial is read from the storage (its snapshot may be stale)."""
         tree = stored_system_attrs(study, trial).get(COEFFICIENT_TREE_KEY)
         return self._gp if tree is None else self._cma_for(tree)
+
+    def _check_single_objective(self, study: Study) -> None:
+        """Nothing here: the phase's sampler checks the study."""
 
     def _coefficient_tree(self, study: Study) -> str:
         storage, study_id = study._storage, study._study_id
@@ -142,23 +145,3 @@ class GLOSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         return self._delegate(study, trial).sample_relative(study, trial, search_space)
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._delegate(study, trial).sample_independent(
-            study, trial, param_name, param_distribution
-        )
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._delegate(study, trial).after_trial(study, trial, state, values)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from optuna.samplers import BaseGASampler, BaseSampler, RandomSampler
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from optuna_glo.losses import readable_formula
 from optuna_glo.losses.trees import (
@@ -18,6 +18,8 @@ from optuna_glo.losses.trees import (
     fitness_key,
     format_tree,
 )
+from optuna_glo.samplers._checks import check_int, check_population
+from optuna_glo.samplers._delegating import DelegatingSampler, check_delegation_args
 from optuna_glo.samplers._slots import claim_slot
 from optuna_glo.samplers.gp._attrs import (
     CANONICAL_KEY,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 _MAX_SLOT_FAILURES = 2
 
 
-class GeneticProgrammingSampler(BaseGASampler):
+class GeneticProgrammingSampler(DelegatingSampler, BaseGASampler):
     """Loss discovery by genetic programming over expression trees (GLO, section III-A).
 
     Each trial gets a candidate loss tree; the objective reads it with
@@ -86,6 +88,8 @@ class GeneticProgrammingSampler(BaseGASampler):
             seed is drawn once per study and kept in the storage, so all workers agree.
     """
 
+    _single_objective_why = "GLO's fitness is one validation score"
+
     def __init__(
         self,
         *,
@@ -102,13 +106,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         independent_sampler: BaseSampler | None = None,
         seed: int | None = None,
     ) -> None:
-        _check_int("population_size", population_size, 2)
-        _check_int("n_elites", n_elites, 0)
-        if n_elites >= population_size:
-            raise ValueError(
-                f"`n_elites` must be less than `population_size` ({population_size}). The "
-                f"specified `n_elites` is {n_elites}."
-            )
+        check_population(population_size, n_elites)
         if not 0.0 <= crossover_prob <= 1.0:
             raise ValueError(
                 f"`crossover_prob` must be in [0, 1]. The specified `crossover_prob` is "
@@ -120,8 +118,8 @@ class GeneticProgrammingSampler(BaseGASampler):
             shrink=shrink_mutation_prob,
             grow=grow_mutation_prob,
         )
-        _check_int("init_max_depth", init_max_depth, 0)
-        _check_int("max_depth", max_depth, init_max_depth)
+        check_int("init_max_depth", init_max_depth, 0)
+        check_int("max_depth", max_depth, init_max_depth)
         if max_depth > MAX_TREE_DEPTH:
             raise ValueError(
                 f"`max_depth` must be at most {MAX_TREE_DEPTH}. The specified `max_depth` is "
@@ -130,13 +128,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         weights = check_node_weights(
             DEFAULT_NODE_WEIGHTS if node_weights is None else node_weights
         )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"`seed` must be None or an int >= 0. The specified `seed` is {seed}.")
-        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise ValueError(
-                f"`independent_sampler` must be an Optuna sampler. The specified one is "
-                f"{independent_sampler!r}."
-            )
+        check_delegation_args(seed, independent_sampler)
 
         super().__init__(population_size=population_size)
         self._seed = seed
@@ -153,7 +145,7 @@ class GeneticProgrammingSampler(BaseGASampler):
     # ------------------------------------------------------------------ the tree of each trial
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        _check_single_objective(study)
+        self._check_single_objective(study)
         if TREE_KEY in trial.system_attrs:
             # A retried trial (or one enqueued with a tree) keeps its tree.
             self._independent_sampler.before_trial(study, trial)
@@ -166,7 +158,7 @@ class GeneticProgrammingSampler(BaseGASampler):
         The slot is claimed in the storage (:func:`optuna_glo.samplers._slots.claim_slot`), so
         processes that call ``study.optimize`` on one study at once never share a slot.
         """
-        _check_single_objective(study)
+        self._check_single_objective(study)
         self._independent_sampler.before_trial(study, trial)
         slot = claim_slot(
             study, trial, generation_key=self._get_generation_key(), generation=generation,
@@ -207,9 +199,6 @@ class GeneticProgrammingSampler(BaseGASampler):
 
     # -------------------------------------------------- every other parameter: the delegate
 
-    def reseed_rng(self) -> None:
-        self._independent_sampler.reseed_rng()
-
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -218,41 +207,6 @@ class GeneticProgrammingSampler(BaseGASampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        _check_single_objective(study)
+        self._check_single_objective(study)
         return self._independent_sampler.sample_relative(study, trial, search_space)
 
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        _check_single_objective(study)
-        return self._independent_sampler.sample_independent(
-            study, trial, param_name, param_distribution
-        )
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._independent_sampler.after_trial(study, trial, state, values)
-
-
-def _check_single_objective(study: Study) -> None:
-    if study._is_multi_objective():
-        raise ValueError(
-            "GeneticProgrammingSampler supports single-objective studies only (GLO's fitness is "
-            f"one validation score). The study has {len(study.directions)} objectives."
-        )
-
-
-def _check_int(name: str, value: int, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. The specified `{name}` is {value!r}."
-        )

@@ -23,7 +23,7 @@ from optuna_glo.keys import (
     PARENT_KEY,
     PBT_GENERATION_KEY,
 )
-from optuna_glo.samplers.pbt._checks import check_int
+from optuna_glo.samplers._checks import check_int
 from optuna_glo.samplers.pbt._space import SearchSpace
 
 _GENERATION_KEYS = (EPBT_GENERATION_KEY, PBT_GENERATION_KEY)

@@ -31,6 +31,7 @@ from optuna_glo.keys import (
     POPULATION_ORIGIN_ATTR,
     TICKET_KEY,
 )
+from optuna_glo.samplers._delegating import DelegatingSampler, check_delegation_args
 from optuna_glo.samplers.pbt._attrs import read_assigned, system_attrs_of
 from optuna_glo.samplers.pbt._individual import Assignment, Individual, individuals
 from optuna_glo.samplers.pbt._space import SearchSpace
@@ -45,8 +46,10 @@ _logger = optuna.logging.get_logger(__name__)
 _NOTE_EVERY = 60.0
 
 
-class PopulationSampler(BaseGASampler):
+class PopulationSampler(DelegatingSampler, BaseGASampler):
     """The storage-shared machinery of :class:`EPBTSampler` and :class:`PBTSampler`."""
+
+    _single_objective_why = "an individual's fitness is one validation score"
 
     def __init__(
         self,
@@ -60,13 +63,7 @@ class PopulationSampler(BaseGASampler):
     ) -> None:
         if not isinstance(space, SearchSpace):
             raise ValueError(f"`space` must be a SearchSpace. The specified one is {space!r}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"`seed` must be None or an int >= 0. The specified `seed` is {seed}.")
-        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise ValueError(
-                f"`independent_sampler` must be an Optuna sampler. The specified one is "
-                f"{independent_sampler!r}."
-            )
+        check_delegation_args(seed, independent_sampler)
         if not (isinstance(poll_interval, (int, float)) and 0.0 < poll_interval < float("inf")):
             raise ValueError(
                 f"`poll_interval` must be a finite number of seconds > 0. The specified "
@@ -111,7 +108,7 @@ class PopulationSampler(BaseGASampler):
     # ------------------------------------------------------------------ the slot of each trial
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        _check_single_objective(study, type(self).__name__)
+        self._check_single_objective(study)
         self._independent_sampler.before_trial(study, trial)
         ticket = read_ticket(trial.system_attrs)
         if ticket is not None and ASSIGNED_KEY in trial.system_attrs:
@@ -284,9 +281,6 @@ class PopulationSampler(BaseGASampler):
 
     # ------------------------------------------- parameters: ours from the slot, others delegated
 
-    def reseed_rng(self) -> None:
-        self._independent_sampler.reseed_rng()
-
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -297,7 +291,7 @@ class PopulationSampler(BaseGASampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        _check_single_objective(study, type(self).__name__)
+        self._check_single_objective(study)
         ours = set(self._space.names)
         others = {n: d for n, d in search_space.items() if n not in ours}
         params = self._independent_sampler.sample_relative(study, trial, others) if others else {}
@@ -310,13 +304,10 @@ class PopulationSampler(BaseGASampler):
         return params
 
     def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
+        self, study: Study, trial: FrozenTrial, param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        _check_single_objective(study, type(self).__name__)
+        self._check_single_objective(study)
         if param_name in self._space.names:
             assigned = read_assigned(system_attrs_of(study, trial), self._space)
             if assigned is not None:
@@ -336,15 +327,6 @@ class PopulationSampler(BaseGASampler):
             study, trial, param_name, param_distribution
         )
 
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._independent_sampler.after_trial(study, trial, state, values)
-
 
 def _keep_alive(study: Study, trial: FrozenTrial) -> None:
     """While a trial waits inside ``study.ask``, ``study.optimize`` records no heartbeat for it
@@ -359,11 +341,3 @@ def _keep_alive(study: Study, trial: FrozenTrial) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
-
-
-def _check_single_objective(study: Study, name: str) -> None:
-    if study._is_multi_objective():
-        raise ValueError(
-            f"{name} supports single-objective studies only (an individual's fitness is one "
-            f"validation score). The study has {len(study.directions)} objectives."
-        )

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from optuna.samplers import BaseSampler
 
+from optuna_glo.samplers._checks import check_int, check_population, check_rate
 from optuna_glo.samplers.pbt._base import PopulationSampler
-from optuna_glo.samplers.pbt._checks import check_int, check_rate
 from optuna_glo.samplers.pbt._crossover import uniform_crossover
 from optuna_glo.samplers.pbt._elitism import best
 from optuna_glo.samplers.pbt._individual import Assignment, Individual
@@ -94,13 +94,7 @@ class EPBTSampler(PopulationSampler):
         seed: int | None = None,
         poll_interval: float = 1.0,
     ) -> None:
-        check_int("population_size", population_size, 2)
-        check_int("n_elites", n_elites, 0)
-        if n_elites >= population_size:
-            raise ValueError(
-                f"`n_elites` must be less than `population_size` ({population_size}). The "
-                f"specified `n_elites` is {n_elites}."
-            )
+        check_population(population_size, n_elites)
         check_int("tournament_size", tournament_size, 1)
         check_rate("mutation_sigma", mutation_sigma, upper=None)
         check_rate("reinit_prob", reinit_prob)

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from optuna.samplers import BaseSampler
 
+from optuna_glo.samplers._checks import check_int, check_rate
 from optuna_glo.samplers.pbt._base import PopulationSampler
-from optuna_glo.samplers.pbt._checks import check_int, check_rate
 from optuna_glo.samplers.pbt._elitism import best
 from optuna_glo.samplers.pbt._explore import explore
 from optuna_glo.samplers.pbt._individual import Assignment, Individual

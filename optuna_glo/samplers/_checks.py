@@ -1,4 +1,4 @@
-"""Argument checks of the population samplers: one-line errors naming the value (Optuna style)."""
+"""Argument checks of the samplers: one-line errors naming the value (Optuna style)."""
 
 from __future__ import annotations
 
@@ -18,3 +18,14 @@ def check_rate(name: str, value: float, upper: float | None = 1.0) -> None:
     if not ok:
         where = f"in [0, {upper:g}]" if upper is not None else "finite and >= 0"
         raise ValueError(f"`{name}` must be {where}. The specified `{name}` is {value!r}.")
+
+
+def check_population(population_size: int, n_elites: int) -> None:
+    """Raise unless ``population_size`` >= 2 and ``0 <= n_elites < population_size`` (ints)."""
+    check_int("population_size", population_size, 2)
+    check_int("n_elites", n_elites, 0)
+    if n_elites >= population_size:
+        raise ValueError(
+            f"`n_elites` must be less than `population_size` ({population_size}). The "
+            f"specified `n_elites` is {n_elites}."
+        )
