@@ -57,6 +57,9 @@ POPULATION = 28  # TaylorGLO section 5 (MNIST)
 BOUND = 20.0
 TUNE_FACTORS = (1 / 3, 1.0, 3.0)
 METHODS = ("cmaes-code", "cmaes-eq5", "random", "tpe")
+#: Also measurable (``--methods``): CMA-ES in the code form with common random numbers per study
+#: (every candidate one seed) instead of per generation (issue 12, 2a: does the winner hold?).
+EXTRA_METHODS = ("cmaes-code-study-crn",)
 MARKER, END_MARKER = "<!-- search-quality -->", "<!-- /search-quality -->"
 
 
@@ -77,10 +80,11 @@ def search(
 ) -> dict[str, Any]:
     """One search: its best candidate's theta and validation accuracy."""
     form = "eq5" if method == "cmaes-eq5" else "code"
+    crn = "study" if method.endswith("study-crn") else "generation"
     objective = LossSearchObjective(
         get_task(task_name),
         lambda trial: suggest_taylor_loss(trial, 3, low=-BOUND, high=BOUND, form=form),
-        steps=steps, seed=seed, common_random_numbers="generation",
+        steps=steps, seed=seed, common_random_numbers=crn,
         # The same generations for every sampler: trial n belongs to generation n // 28.
         generation_of=lambda trial: trial.number // POPULATION,
         untrainable_reason=_untrainable, device="cpu",
@@ -99,7 +103,7 @@ def search(
             study.tell(trial, value)
     best = study.best_trial
     return {
-        "task": task_name, "method": method, "seed": seed, "form": form,
+        "task": task_name, "method": method, "seed": seed, "form": form, "crn": crn,
         "best_val": best.value, "best_number": best.number,
         "theta": [best.params[f"taylor_theta_{i}"] for i in range(8)],
         "seconds": round(time.perf_counter() - start, 1),
@@ -156,7 +160,7 @@ def _table(results: dict[str, Any]) -> str:
     ]
     for task_name, t in results["tasks"].items():
         ce = summarize(t["baseline"]["ce_test"])
-        for method in METHODS:
+        for method in (*METHODS, *EXTRA_METHODS):
             runs = [s for s in t["searches"] if s["method"] == method]
             if not runs:
                 continue
@@ -189,10 +193,17 @@ def main(argv: list[str] | None = None, log: Callable[[str], object] = print) ->
     parser.add_argument("--fresh-seeds", type=int, default=10)
     parser.add_argument("--steps", type=int, default=None, help="partial steps (task's)")
     parser.add_argument("--full-steps", type=int, default=None, help="full length (task's)")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help=f"comma-separated, of {', '.join((*METHODS, *EXTRA_METHODS))}")
     parser.add_argument("--json", default="benchmarks/search_quality.json")
     parser.add_argument("--readme", default=None, help="write the table into this README")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    methods = args.methods.split(",")
+    unknown = sorted(set(methods) - {*METHODS, *EXTRA_METHODS})
+    if unknown:
+        parser.error(f"--methods: unknown {', '.join(unknown)}; choose from "
+                     f"{', '.join((*METHODS, *EXTRA_METHODS))}.")
     for name in ("seeds", "budget", "fresh_seeds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}.")
@@ -203,7 +214,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], object] = print) ->
     for task_name in args.tasks.split(","):
         searches = []
         for seed in range(args.seeds):
-            for method in METHODS:
+            for method in methods:
                 s = search(task_name, method, seed, args.budget, args.steps)
                 log(f"{task_name} {method} seed {seed}: best val {s['best_val']:.4f} "
                     f"({s['seconds']} s)")

@@ -19,7 +19,8 @@ from optuna_glo.keys import (
     TREE_KEY,
     UNTRAINABLE_ATTR,
 )
-from optuna_glo.losses.trees import fitness_key, parse, size, untrainable_reason
+from optuna_glo.losses import readable_formula
+from optuna_glo.losses.trees import TreeLoss, fitness_key, parse, size, untrainable_reason
 from optuna_glo.samplers import GeneticProgrammingSampler
 from optuna_glo.samplers.gp import trial_system_attrs
 from optuna_glo.samplers.gp._attrs import ORIGIN_KEY, SLOT_KEY
@@ -209,7 +210,7 @@ def test_trees_and_readable_attrs_survive_sqlite(tmp_path: Path) -> None:
     for t in loaded.trials:
         tree = parse(t.system_attrs[TREE_KEY])
         assert t.user_attrs[TREE_ATTR] == str(tree)
-        assert t.user_attrs[FORMULA_ATTR] == f"L(x, y) = -(1/n) * sum_i [{tree}]"
+        assert t.user_attrs[FORMULA_ATTR] == readable_formula(TreeLoss(tree))
     assert {t.system_attrs[GEN_KEY] for t in loaded.trials} == {0, 1}
 
 
