@@ -114,9 +114,10 @@ def _taylor_body(loss: TaylorGLOLoss, digits: int) -> str | None:
 def _polynomial_tree(coefficients: np.ndarray, terms: list[tuple[int, int]]) -> Node:
     """``sum P[a, b] x^a y^b`` as a tree, terms in eq. 5's order (by ``a``, then ``b``)."""
     tree: Node | None = None
+    scale = float(np.abs(coefficients).max())
     for a, b in terms:
         c = float(coefficients[a, b])
-        if c == 0.0:
+        if c == 0.0 or abs(c) <= _RESIDUE * scale:
             continue
         factors = [Node("x")] * a + [Node("y")] * b
         term = factors[0] if factors else Node("const", value=1)
@@ -136,6 +137,7 @@ def _shifted_text(
     without ``y`` and the term ``c (y - t1)`` (a constant after the sum over classes) are left out.
     """
     k = coefficients.shape[0] - 1
+    scale = float(np.abs(coefficients).max()) * max(1.0, abs(t0), abs(t1)) ** k
     text = ""
     for a, b in terms:
         if b == 0 or (a, b) == (0, 1):
@@ -146,7 +148,9 @@ def _shifted_text(
             for i in range(a, k + 1) for j in range(b, k + 1 - i)
         )
         number = format_number(abs(c), digits)
-        if float(number) == 0.0:
+        # A Taylor coefficient that the shift cancels comes out as rounding residue (1e-15 of
+        # the others), not as an exact zero: it is left out like one.
+        if float(number) == 0.0 or abs(c) <= _RESIDUE * scale:
             continue
         factors = [power(_shift(X_NAME, t0, digits), a)] if a else []
         factors.append(power(_shift(Y_NAME, t1, digits), b))
@@ -156,6 +160,10 @@ def _shifted_text(
         else:
             text += f" - {term}" if c < 0 else f" + {term}"
     return text or None
+
+
+#: Relative size below which a shifted coefficient is float residue (float64 has 16 digits).
+_RESIDUE = 1e-12
 
 
 def _shift(name: str, centre: float, digits: int) -> str:
