@@ -94,6 +94,10 @@ def choose_gpus(spec: str, visible: list[str]) -> list[str]:
     return [visible[g] for g in wanted]
 
 
+#: The signals the launcher passes on to its workers.
+_PASSED_ON = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 @dataclass
 class _Child:
     label: str
@@ -158,23 +162,12 @@ def launch_command(args: argparse.Namespace) -> int:
         env = {**os.environ, STORAGE_ENV: args.storage, "CUDA_VISIBLE_DEVICES": ""}
         plan.append((f"cpu{k}", [*base, "--device", "cpu"], env))
 
-    print(
-        f"Launching {len(plan)} worker(s) on study {args.study!r} in {redact(args.storage)}: "
-        f"{', '.join(label for label, _, _ in plan)}.",
-        file=sys.stderr,
-    )
     children: list[_Child] = []
     lock = threading.Lock()
-    for label, cmd, env in plan:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
-        )
-        child = _Child(label, proc)
-        children.append(child)
-        threading.Thread(target=_forward_output, args=(child, lock), daemon=True).start()
+    forwarded: set[int] = set()
 
     def forward(signum: int, frame: FrameType | None) -> None:
+        forwarded.add(signum)
         with lock:
             tqdm.write(
                 f"optuna-glo launch: {signal.Signals(signum).name}: passing it on to the workers",
@@ -184,29 +177,66 @@ def launch_command(args: argparse.Namespace) -> int:
             if child.proc.poll() is None:
                 child.proc.send_signal(signum)
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    budget = spec.n_trials
-    bar = tqdm(
-        total=budget, desc=args.study, unit="trial", disable=args.no_progress, dynamic_ncols=True
-    )
+    previous = {s: signal.signal(s, forward) for s in _PASSED_ON}
+    bar = None
     try:
+        print(
+            f"Launching {len(plan)} worker(s) on study {args.study!r} in "
+            f"{redact(args.storage)}: {', '.join(label for label, _, _ in plan)}.",
+            file=sys.stderr,
+        )
+        # The workers start with SIGINT and SIGTERM blocked (the mask is inherited): one that
+        # comes while a worker is still starting waits, pending, until the worker's own handlers
+        # take it (``runtime/worker/_signals.py``) instead of killing it half-started. Here it
+        # waits until every worker is in ``children``, then ``forward`` passes it on.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _PASSED_ON)
+        try:
+            for label, cmd, env in plan:
+                proc = subprocess.Popen(
+                    cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                    start_new_session=True,
+                )
+                child = _Child(label, proc)
+                children.append(child)
+                threading.Thread(target=_forward_output, args=(child, lock), daemon=True).start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        budget = spec.n_trials
+        bar = tqdm(
+            total=budget, desc=args.study, unit="trial", disable=args.no_progress,
+            dynamic_ncols=True,
+        )
         while any(c.proc.poll() is None for c in children):
             _show_progress(bar, study, budget, children)
             time.sleep(1.0)
         _show_progress(bar, study, budget, children)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     status = 0
     for child in children:
         code = child.proc.wait()
-        if code != 0:
+        if _stopped_as_asked(code, forwarded):
+            print(f"optuna-glo launch: worker {child.label} stopped on the signal after its last "
+                  "trial", file=sys.stderr)
+        elif code != 0:
             print(f"optuna-glo launch: worker {child.label} exited with status {code}",
                   file=sys.stderr)
             if status == 0:
                 status = code if code > 0 else 1
     return status
+
+
+def _stopped_as_asked(code: int, forwarded: set[int]) -> bool:
+    """Whether a worker's exit status is the signal it was passed: a worker stops cleanly on its
+    own handlers while its loop runs (status 0); one that has left its loop has them no more and
+    exits 130 (``optuna-glo``'s KeyboardInterrupt status) on SIGINT, or dies of SIGTERM, with no
+    trial to give back."""
+    return (code == 130 and signal.SIGINT in forwarded) or (
+        code == -signal.SIGTERM and signal.SIGTERM in forwarded
+    )
 
 
 def _show_progress(bar: Any, study: Any, budget: int, children: list[_Child]) -> None:

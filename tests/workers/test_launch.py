@@ -9,6 +9,7 @@ import pytest
 from optuna.trial import TrialState
 from worker_helpers import (
     FAST_HEARTBEATS,
+    Output,
     assert_budget_exact,
     finish,
     optuna_glo,
@@ -53,6 +54,26 @@ def test_launch_ctrl_c_stops_every_worker_cleanly(
     states = [t.state for t in trials(pg_url, study)]
     assert TrialState.RUNNING not in states, out
     assert states.count(TrialState.COMPLETE) < 100
+
+
+@pytest.mark.slow
+def test_launch_ctrl_c_while_the_workers_start_stops_them_cleanly(
+    pg_url: str, make_study: Callable[..., str]
+) -> None:
+    # The SIGINT reaches the workers while they import: it waits until their handlers take it
+    # (instead of a KeyboardInterrupt in an import, as before), and each stops before claiming.
+    study = make_study(pg_url, n_trials=100, steps=400)
+    proc = optuna_glo(
+        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
+        "--no-progress", *FAST_HEARTBEATS,
+    )
+    out = Output(proc)
+    out.wait_for(r"^Launching 2 worker", 60)
+    proc.send_signal(signal.SIGINT)
+    assert out.exit_code(90) == 0, out.text()
+    assert "Traceback" not in out.text() and "exited with status" not in out.text(), out.text()
+    assert out.text().count("SIGINT: finishing the running trial, then stopping") == 2, out.text()
+    assert trials(pg_url, study) == [], out.text()
 
 
 def test_launch_refuses_gpus_this_machine_lacks(

@@ -71,6 +71,9 @@ class Signals:
             return
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._previous[signum] = signal.signal(signum, self._handle)
+        # ``optuna-glo launch`` starts its workers with these blocked, so that one sent while a
+        # worker starts waits for these handlers; it is delivered now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))
         try:
             yield
         finally:
