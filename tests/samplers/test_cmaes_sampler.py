@@ -21,7 +21,7 @@ from optuna.testing.pytest_samplers import (
 from optuna.trial import TrialState
 
 from optuna_glo.samplers import taylorglo_sampler
-from optuna_glo.samplers.cmaes import GENERATION_KEY, FixedSpaceCmaEsSampler
+from optuna_glo.samplers.cmaes import GENERATION_KEY, FixedSpaceCmaEsSampler, _state
 from optuna_glo.samplers.cmaes._state import CmaSettings, GenerationReplay, trial_generation
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -134,6 +134,35 @@ def test_a_replay_follows_the_trials_it_is_given() -> None:
     mean_b = replay.current(b, 1.0)[1].mean  # the kept generation 1 is not b's: rebuilt
     np.testing.assert_array_equal(mean_b, GenerationReplay(settings).current(b, 1.0)[1].mean)
     assert not np.array_equal(mean_a, mean_b)
+
+
+def test_an_ask_late_in_a_search_sorts_only_its_newest_generations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 15 told generations: a later call reuses them, checking only the newest (issue 13: the
+    # per-trial cost must not grow with the study), and still answers as a rebuild from scratch.
+    study = optuna.create_study(sampler=_sampler(population_size=4))
+    study.optimize(lambda t: _value(_suggest(t)), n_trials=62)
+    trials = study.get_trials(deepcopy=False)
+    settings = CmaSettings(tuple(NAMES), (-10.0, 10.0), 1.0, 2.0, 4)
+    replay = GenerationReplay(settings)
+    generation, _ = replay.current(trials, 1.0)
+    assert generation == 15
+    sizes: list[int] = []
+    told = _state.told_solutions
+
+    def counted(group, *args):  # type: ignore[no-untyped-def]
+        group = list(group)
+        sizes.append(len(group))
+        return told(group, *args)
+
+    monkeypatch.setattr(_state, "told_solutions", counted)
+    again, optimizer = replay.current(trials, 1.0)
+    assert again == 15 and sizes == [4, 2]  # generation 14 (the newest told), then 15 (open)
+    monkeypatch.setattr(_state, "told_solutions", told)
+    np.testing.assert_array_equal(
+        optimizer.mean, GenerationReplay(settings).current(trials, 1.0)[1].mean
+    )
 
 
 # -- Generations
