@@ -17,10 +17,13 @@ W worker processes start together on one study of ``--trials`` trials on one sto
 Reported: per-trial orchestration time (the time between two trainings of a worker, divided by
 the trials of the next training: median, p95), overhead (the share of the workers' wall time
 not spent "training"), and the per-trial cost of the first 100 trials against trials N-100..N.
-Last line: ``overhead=<percent> per_trial_ms=<median> storage=<kind> workers=<W>``.
+Also: the CMA-ES generations the trials reached and the extras (trials drawn from a generation
+that was still running, never told: a worker now waits instead). ``--population P`` is the
+generation size; with W workers, ``--batch ceil(P / W)`` lets every worker train a share of each
+generation. Last line: ``overhead=<percent> per_trial_ms=<median> storage=<kind> workers=<W>``.
 
-    python benchmarks/orchestration.py --storage postgresql --workers 16 --batch 28 \\
-        --trials 448 --train-seconds 5 [--method taylorglo] [--json FILE]
+    python benchmarks/orchestration.py --storage postgresql --workers 16 --batch 2 \\
+        --population 28 --trials 448 --train-seconds 0.36 [--method taylorglo] [--json FILE]
 """
 
 from __future__ import annotations
@@ -216,7 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from optuna_glo.runtime.spec import StudySpec
     from optuna_glo.runtime.study import create_study
 
-    population = args.batch if args.batch > 1 else 28
+    population = args.population
     spec = StudySpec.from_dict(tomllib.loads(SPEC.format(
         method=args.method, n_trials=args.trials, population=population)))
     ctx = mp.get_context("spawn")
@@ -231,6 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results = [out.get(timeout=3600) for _ in procs]
         for p in procs:
             p.join()
+        generations = _generations(url, population)
     start = min(r["start"] for r in results)
     wall = max(r["end"] for r in results) - start
     training = sum(end - s for r in results for s, end, _ in r["trainings"])
@@ -248,7 +252,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "per_trial_ms_p95": _percentile(per_trial, 0.95),
         "first_100_ms_median": statistics.median(first) if first else None,
         "last_100_ms_median": statistics.median(last) if last else None,
+        "population": population, **generations,
     }
+
+
+def _generations(url: str, population: int) -> dict[str, int]:
+    """CMA-ES generations the trials reached, and the extras: trials of a generation beyond its
+    ``population`` (drawn while it still ran, never told: trained for nothing)."""
+    from collections import Counter
+
+    from optuna_glo.runtime.study import load_study
+    from optuna_glo.samplers.cmaes import GENERATION_KEY
+
+    study, _ = load_study("orchestration", url, with_sampler=False)
+    count = Counter(t.system_attrs.get(GENERATION_KEY) for t in study.get_trials(deepcopy=False))
+    count.pop(None, None)
+    return {"generations": len(count),
+            "extras": sum(max(0, n - population) for n in count.values())}
 
 
 def main() -> None:
@@ -258,6 +278,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=112)
     parser.add_argument("--batch", type=int, default=1,
                         help="candidates claimed and trained together (1: one by one)")
+    parser.add_argument("--population", type=int, default=28,
+                        help="the sampler's generation size (a batch never crosses one)")
     parser.add_argument("--train-seconds", type=float, default=0.18,
                         help="simulated training per candidate (one by one) or per batch")
     parser.add_argument("--method", default="taylorglo", choices=("taylorglo", "glo"))
@@ -272,6 +294,7 @@ def main() -> None:
     print(json.dumps(row, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(row, indent=2))
+    print(f"generations={row['generations']} extras={row['extras']}")
     print(f"overhead={100 * row['overhead']:.1f}% per_trial_ms={row['per_trial_ms_median']:.1f} "
           f"storage={row['storage']} workers={row['workers']}")
 

@@ -19,9 +19,13 @@ pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on small test
 
 
 @pytest.fixture(autouse=True)
-def _cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The user cache directory (evaluate's learning-rate cache) is the test's own."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+def _cache_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user cache directory (evaluate's learning-rate cache) is the test's own, outside its
+    ``tmp_path``: matplotlib writes its font cache there on its first import in the session,
+    which a test listing the files it wrote to ``tmp_path`` must not see."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
 @pytest.fixture

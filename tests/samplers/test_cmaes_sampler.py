@@ -165,6 +165,33 @@ def test_an_ask_late_in_a_search_sorts_only_its_newest_generations(
     )
 
 
+def test_a_generation_is_full_while_its_taken_candidates_run() -> None:
+    # What a worker asks before claiming (runtime/worker/_claim.py): would a new trial be an
+    # extra of a generation not yet told?
+    study = optuna.create_study(sampler=_sampler(population_size=4))
+    sampler = study.sampler
+    assert isinstance(sampler, FixedSpaceCmaEsSampler)
+
+    def full() -> bool:
+        return sampler.generation_full(study, study.get_trials(deepcopy=False))
+
+    done = [_ask(study) for _ in range(2)]
+    for trial in done:
+        study.tell(trial, _value(trial))
+    running = _ask(study)
+    assert not full()  # 3 of 4 taken
+    unsuggested = study.ask()  # its generation is drawn at its first suggest: counted
+    assert full()
+    study.tell(unsuggested, state=TrialState.FAIL)
+    assert not full()  # a failed trial's place is free again
+    last = _ask(study)
+    assert full()
+    study.tell(running, _value(running))
+    study.tell(last, _value(last))
+    assert not full()  # generation 0 is told: generation 1 is empty
+    assert _generations(study) == [0, 0, 0, None, 0]
+
+
 # -- Generations
 
 

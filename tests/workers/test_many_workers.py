@@ -9,6 +9,8 @@ import pytest
 from _pg import admin_connection as admin
 from worker_helpers import assert_budget_exact, finish, trials, worker
 
+from optuna_glo.samplers.cmaes import GENERATION_KEY
+
 
 @pytest.mark.slow
 @pytest.mark.postgres
@@ -59,3 +61,22 @@ def test_workers_on_sqlite_complete_exactly_the_budget(
     all_trials = trials(sqlite_url, study)
     assert_budget_exact(all_trials, budget)
     assert len(all_trials) == budget
+
+
+@pytest.mark.slow
+def test_workers_wait_for_a_full_generation_instead_of_training_extras(
+    sqlite_url: str, make_study: Callable[..., str]
+) -> None:
+    # Three workers, CMA-ES generations of 4: a worker that would draw a fifth candidate of a
+    # generation still running (an extra, never told to CMA-ES) waits for the next one instead,
+    # so the budget of 12 is exactly three generations of 4.
+    study = make_study(sqlite_url, n_trials=12, steps=30)
+    procs = [worker(sqlite_url, study) for _ in range(3)]
+    outputs = [finish(p, timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    all_trials = trials(sqlite_url, study)
+    assert_budget_exact(all_trials, 12)
+    generations = [t.system_attrs.get(GENERATION_KEY) for t in all_trials]
+    assert sorted(generations) == [0] * 4 + [1] * 4 + [2] * 4, [
+        (t.number, t.state.name, g) for t, g in zip(all_trials, generations, strict=True)
+    ]

@@ -32,9 +32,12 @@ BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, Tri
 
 @dataclass
 class Wait:
-    """The budget is taken but trials are still running: wait, one of them may need a re-run."""
+    """Nothing to claim yet: the budget is taken but trials are still running (one of them may
+    need a re-run), or the sampler's generation is full until its running trials finish."""
 
     running: int
+    #: Waiting for a generation (a short pause), not for the budget's last trials.
+    generation: bool = False
 
 
 class Claimer:
@@ -120,6 +123,8 @@ class Claimer:
                 if running == 0 or self._heartbeat_interval is None:
                     return None
                 return Wait(running)
+            if not claimed and not waiting and self._generation_full(study, trials):
+                return Wait(running, generation=True)
             first_used = self.used + (0 if waiting else 1) - len(claimed)
             limit = batch_limit(self._batch, self._population_size, first_used, left)
             for _ in range(min(slots, limit - len(claimed))):
@@ -138,6 +143,16 @@ class Claimer:
                         return ranked
                 claimed.append(trial)
         return None
+
+    def _generation_full(
+        self, study: optuna.Study, trials: list[optuna.trial.FrozenTrial]
+    ) -> bool:
+        """Whether the sampler says a trial asked now would be an extra of a generation that is
+        not told yet (``FixedSpaceCmaEsSampler.generation_full``): trained for nothing, so the
+        worker waits instead. Without heartbeats a worker never waits (a dead worker's trial
+        would hold the generation for ever), and takes the extra as before."""
+        full = getattr(study.sampler, "generation_full", None)
+        return self._heartbeat_interval is not None and callable(full) and bool(full(study, trials))
 
     def _within_budget(self, trial: optuna.trial.Trial) -> optuna.trial.Trial | Wait | None:
         """``trial`` if fewer than ``budget`` trials of lower number use up the budget; else it

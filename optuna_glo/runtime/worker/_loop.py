@@ -176,13 +176,17 @@ class _Worker:
 
     def wait(self, wait: Wait) -> None:
         """The budget is taken but trials run: look for orphans, wait a little (or a signal)."""
-        self.progress.show(used=self.claimer.used, done=self.done,
-                           waiting=f"{wait.running} running")
+        self.progress.show(
+            used=self.claimer.used, done=self.done,
+            waiting=f"{wait.running} running" + (", generation full" if wait.generation else ""),
+        )
         if self.orphans is not None:
             self.reconnect.call("looking for orphaned trials", self.orphans.check,
                                 stop=self.signals.stopping)
         assert self.options.heartbeat_interval is not None  # no waiting without heartbeats
-        pause(min(self.options.heartbeat_interval, 5), self.signals.stopping)
+        # A generation opens when its last running trial is told: look again soon.
+        longest = 1.0 if wait.generation else 5.0
+        pause(min(self.options.heartbeat_interval, longest), self.signals.stopping)
 
     def train(self, batch: list[optuna.trial.Trial]) -> list[Outcome] | GiveBack:
         """The batch's values, or why it goes back: the one place exceptions become outcomes."""

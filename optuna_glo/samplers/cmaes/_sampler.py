@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.distributions import FloatDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import StudyDirection
+from optuna.trial import TrialState
 
 from optuna_glo.samplers._delegating import DelegatingSampler
 from optuna_glo.samplers.cmaes._state import (
@@ -143,6 +144,30 @@ class FixedSpaceCmaEsSampler(DelegatingSampler):
             name: float(x) for name, x in zip(self._space, point, strict=True)
             if name in search_space
         }
+
+    def generation_full(self, study: Study, trials: Sequence[FrozenTrial]) -> bool:
+        """Whether a trial asked now would be an extra of a generation not yet told.
+
+        True while ``population_size`` trials of the current generation run or are complete and
+        one still runs: a new candidate would then be drawn from the same generation and never
+        told (``_state.py``), a training for nothing. A worker waits instead
+        (``runtime/worker/_claim.py``). Once none runs, a generation still short of complete
+        solutions (a trial failed, or completed without a value) takes new trials again.
+
+        Args:
+            study: The study (its direction).
+            trials: Its trials that use up its budget (running, complete, pruned, waiting).
+        """
+        sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
+        generation, _ = self._replay.current(trials, sign)
+        # A running trial without a generation has not suggested yet (Optuna samples the
+        # relative parameters at the first suggest, after ``ask``): it will draw from this one.
+        mine = [t for t in trials if trial_generation(t) in (generation, None)]
+        running = sum(t.state == TrialState.RUNNING for t in mine)
+        complete = sum(
+            t.state == TrialState.COMPLETE and trial_generation(t) is not None for t in mine
+        )
+        return running > 0 and running + complete >= self._replay.population_size
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str,
