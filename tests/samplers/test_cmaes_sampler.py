@@ -159,6 +159,8 @@ def test_an_ask_late_in_a_search_sorts_only_its_newest_generations(
     monkeypatch.setattr(_state, "told_solutions", counted)
     again, optimizer = replay.current(trials, 1.0)
     assert again == 15 and sizes == [4, 2]  # generation 14 (the newest told), then 15 (open)
+    # Only those trials are read at all: trials 0-55 (generations 0-13) are finished and older.
+    assert [t.number for t in replay.live(trials)] == list(range(56, 62))
     monkeypatch.setattr(_state, "told_solutions", told)
     np.testing.assert_array_equal(
         optimizer.mean, GenerationReplay(settings).current(trials, 1.0)[1].mean

@@ -159,7 +159,9 @@ class FixedSpaceCmaEsSampler(DelegatingSampler):
             trials: Its trials that use up its budget (running, complete, pruned, waiting).
         """
         sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
+        trials = trials if isinstance(trials, list) else list(trials)
         generation, _ = self._replay.current(trials, sign)
+        trials = self._replay.live(trials)  # the current generation's trials are all in it
         # A running trial without a generation has not suggested yet (Optuna samples the
         # relative parameters at the first suggest, after ``ask``): it will draw from this one.
         mine = [t for t in trials if trial_generation(t) in (generation, None)]

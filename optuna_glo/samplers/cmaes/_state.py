@@ -18,7 +18,9 @@ the trial is failed as stale (the worker's heartbeats, ``optuna-glo worker``).
 
 from __future__ import annotations
 
+import bisect
 import copy
+import operator
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -133,6 +135,8 @@ class GenerationReplay:
             ((), settings.initial_optimizer())
         ]
         self._drawer: tuple[cmaes.CMA, cmaes.CMA] | None = None  # (optimizer, its copy to ask)
+        # The number of the first trial a call may still need (``live``).
+        self._live_from = 0
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -149,27 +153,28 @@ class GenerationReplay:
     def current(self, trials: Iterable[FrozenTrial], sign: float) -> tuple[int, cmaes.CMA]:
         """The generation to sample now and its optimizer (never ask it: see ``draw``).
 
-        A call sorts the trials of the newest kept generations only: the kept chain is reused
-        when the newest generation it was told still tells the same solutions (older ones cannot
-        change: module docstring), and rebuilt from generation 0 when not (trials of another
-        study). So an ask costs the same at trial 10,000 as at trial 100, but for one pass over
-        the trials to group them.
+        A call reads only the trials a later call may still need (:meth:`live`): the kept chain
+        is reused when the newest generation it was told still tells the same solutions (older
+        ones cannot change: module docstring), and rebuilt from generation 0, from every trial,
+        when not (trials of another study). So an ask costs about the same at trial 10,000 as at
+        trial 100.
 
         Args:
-            trials: All trials of the study.
+            trials: All trials of the study, sorted by number (as Optuna's storages return them).
             sign: 1 to minimise the trials' values, -1 to maximise them.
         """
-        trials = list(trials)
+        trials = trials if isinstance(trials, list) else list(trials)
         kept = self._chain
+        live = self.live(trials)
         newest_told = len(kept) - 2  # the generation whose solutions made kept[-1]; -1: none
         chain = kept
         if newest_told >= 0:
-            group = [t for t in trials if trial_generation(t) == newest_told]
+            group = [t for t in live if trial_generation(t) == newest_told]
             if self._told(group, sign) != kept[-1][0]:
-                chain = [kept[0]]  # not this chain's trials: rebuild from generation 0
+                chain, live = [kept[0]], trials  # not this chain's trials: rebuild from all
         first = len(chain) - 1
         by_generation: dict[int, list[FrozenTrial]] = {}
-        for trial in trials:
+        for trial in live:
             generation = trial_generation(trial)
             if generation is not None and generation >= first:
                 by_generation.setdefault(generation, []).append(trial)
@@ -179,7 +184,22 @@ class GenerationReplay:
             optimizer.tell([(np.array(point), value) for point, value in solutions])
             chain.append((solutions, optimizer))
         self._chain = chain
+        self._live_from = _first_needed(live, len(chain) - 2, self._live_from)
         return len(chain) - 1, chain[-1][1]
+
+    def live(self, trials: Sequence[FrozenTrial]) -> Sequence[FrozenTrial]:
+        """``trials`` (sorted by number) from the first one a later call may still need: every
+        trial before it is finished and of a generation older than the newest told (or of
+        none), so it can never change an answer again."""
+        start = self._live_from
+        if start <= 0 or not trials:
+            return trials
+        i = bisect.bisect_left(trials, start, key=operator.attrgetter("number"))
+        if (i > 0 and trials[i - 1].number >= start) or (
+            i < len(trials) and trials[i].number < start
+        ):
+            return trials  # not sorted by number after all: read them all
+        return trials[i:]
 
     def _told(self, trials: Iterable[FrozenTrial], sign: float) -> tuple[_Solution, ...] | None:
         return told_solutions(trials, self._settings.names, self.population_size, sign)
@@ -202,3 +222,17 @@ class GenerationReplay:
                 int(np.random.SeedSequence([seed, generation, number]).generate_state(1)[0])
             )
             return drawer.ask()
+
+
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+def _first_needed(trials: Sequence[FrozenTrial], newest_told: int, previous: int) -> int:
+    """The number of the first of ``trials`` a later call may need: one not finished (it may
+    still be told, or draw its generation at its first suggest) or of a generation from
+    ``newest_told`` on (the one a later call checks, and the untold ones)."""
+    for trial in trials:
+        generation = trial_generation(trial)
+        if trial.state not in _FINISHED or (generation is not None and generation >= newest_told):
+            return trial.number
+    return trials[-1].number + 1 if trials else previous
