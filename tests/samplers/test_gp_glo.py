@@ -55,6 +55,35 @@ def test_discovery_then_coefficients_in_one_study() -> None:
     assert max(t.value for t in last) > min(t.value for t in first)
 
 
+def test_a_worker_waits_for_a_full_coefficient_generation() -> None:
+    # The claim's question (runtime/worker/_claim.py), answered by the phase's sampler: no in
+    # discovery (the GP sampler counts its own generations), CMA-ES's answer for coefficients.
+    gp = GeneticProgrammingSampler(population_size=6, n_elites=1, seed=0)
+    sampler = GLOSampler(discovery_generations=3, gp_sampler=gp, coefficient_population_size=5,
+                         seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def full() -> bool:
+        return sampler.generation_full(study, study.get_trials(deepcopy=False))
+
+    running = [study.ask() for _ in range(3)]
+    assert not full()  # discovery
+    for trial in running:
+        study.tell(trial, _objective(trial))
+    study.optimize(_objective, n_trials=18 + 5 - 3)  # discovery, then coefficient generation 0
+    running = [study.ask() for _ in range(4)]
+    for trial in running:
+        optuna_glo.suggest_glo_loss(trial, untrainable="score")
+    study.tell(running[0], _objective(running[0]))
+    assert not full()  # 4 of 5 taken
+    last = study.ask()
+    assert full()
+    study.tell(last, _objective(last))
+    for trial in running[1:]:
+        study.tell(trial, _objective(trial))
+    assert not full()
+
+
 def test_glo_sampler_checks_its_settings() -> None:
     with pytest.raises(ValueError, match=r"`discovery_generations` must be an int >= 1\..* 0\."):
         GLOSampler(discovery_generations=0)

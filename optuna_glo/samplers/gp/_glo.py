@@ -26,6 +26,8 @@ from optuna_glo.samplers.gp._coefficients import (
 from optuna_glo.samplers.gp._sampler import GeneticProgrammingSampler
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from optuna.distributions import BaseDistribution
     from optuna.study import Study
 
@@ -114,6 +116,16 @@ class GLOSampler(DelegatingSampler):
             )
         storage.set_study_system_attr(study_id, STUDY_TREE_KEY, best.system_attrs[TREE_KEY])
         return str(storage.get_study_system_attrs(study_id)[STUDY_TREE_KEY])
+
+    def generation_full(self, study: Study, trials: Sequence[FrozenTrial]) -> bool:
+        """In the coefficient phase, CMA-ES's answer
+        (:meth:`~optuna_glo.samplers.cmaes.FixedSpaceCmaEsSampler.generation_full`) over that
+        phase's trials; in discovery, ``False``: the GP sampler counts its generations itself."""
+        tree = study._storage.get_study_system_attrs(study._study_id).get(STUDY_TREE_KEY)
+        if not isinstance(tree, str):
+            return False
+        phase = [t for t in trials if COEFFICIENT_TREE_KEY in t.system_attrs]
+        return self._cma_for(tree).generation_full(study, phase)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         retried_tree = trial.system_attrs.get(COEFFICIENT_TREE_KEY)
