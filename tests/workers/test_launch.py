@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -21,16 +22,21 @@ from worker_helpers import (
 pytestmark = pytest.mark.postgres
 
 
+def _launch_two_cpu_workers(pg_url: str, study: str, *flags: str) -> subprocess.Popen[str]:
+    """``optuna-glo launch`` of two CPU workers (no artifacts, short heartbeats) on ``study``."""
+    return optuna_glo(
+        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
+        *flags, *FAST_HEARTBEATS,
+    )
+
+
 @pytest.mark.slow
 def test_launch_without_gpus_runs_the_cpu_workers_asked_for(
     pg_url: str, make_study: Callable[..., str]
 ) -> None:
     budget = 8
     study = make_study(pg_url, n_trials=budget, steps=10)
-    proc = optuna_glo(
-        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
-        *FAST_HEARTBEATS,
-    )
+    proc = _launch_two_cpu_workers(pg_url, study)
     out = finish(proc, timeout=150)
     assert proc.returncode == 0, out
     assert "No CUDA GPU found on this machine: running 2 CPU worker(s)." in out
@@ -43,10 +49,7 @@ def test_launch_ctrl_c_stops_every_worker_cleanly(
     pg_url: str, make_study: Callable[..., str]
 ) -> None:
     study = make_study(pg_url, n_trials=100, steps=400)
-    proc = optuna_glo(
-        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
-        *FAST_HEARTBEATS,
-    )
+    proc = _launch_two_cpu_workers(pg_url, study)
     wait_for(lambda: running_trial_with_params(pg_url, study), 90, "a running trial")
     proc.send_signal(signal.SIGINT)
     out = finish(proc, timeout=90)
@@ -63,10 +66,7 @@ def test_launch_ctrl_c_while_the_workers_start_stops_them_cleanly(
     # The SIGINT reaches the workers while they import: it waits until their handlers take it
     # (instead of a KeyboardInterrupt in an import, as before), and each stops before claiming.
     study = make_study(pg_url, n_trials=100, steps=400)
-    proc = optuna_glo(
-        "launch", "--study", study, "--storage", pg_url, "--cpu-workers", "2", "--no-artifacts",
-        "--no-progress", *FAST_HEARTBEATS,
-    )
+    proc = _launch_two_cpu_workers(pg_url, study, "--no-progress")
     out = Output(proc)
     out.wait_for(r"^Launching 2 worker", 60)
     proc.send_signal(signal.SIGINT)

@@ -135,8 +135,9 @@ class FixedSpaceCmaEsSampler(DelegatingSampler):
             return {}
         if trial_generation(trial) is not None and all(n in trial.params for n in self._space):
             return {}  # a retry: it re-runs its candidate, in its generation
-        sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
-        generation, optimizer = self._replay.current(study.get_trials(deepcopy=False), sign)
+        generation, optimizer = self._replay.current(
+            study.get_trials(deepcopy=False), _sign(study)
+        )
         point = self._replay.draw(optimizer, seed=self._seed, generation=generation,
                                   number=trial.number)
         study._storage.set_trial_system_attr(trial._trial_id, GENERATION_KEY, generation)
@@ -158,9 +159,7 @@ class FixedSpaceCmaEsSampler(DelegatingSampler):
             study: The study (its direction).
             trials: Its trials that use up its budget (running, complete, pruned, waiting).
         """
-        sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
-        trials = trials if isinstance(trials, list) else list(trials)
-        generation, _ = self._replay.current(trials, sign)
+        generation, _ = self._replay.current(trials, _sign(study))
         trials = self._replay.live(trials)  # the current generation's trials are all in it
         # A running trial without a generation has not suggested yet (Optuna samples the
         # relative parameters at the first suggest, after ``ask``): it will draw from this one.
@@ -187,3 +186,8 @@ class FixedSpaceCmaEsSampler(DelegatingSampler):
                 trial.number, type(self._independent_sampler).__name__, param_name, why,
             )
         return super().sample_independent(study, trial, param_name, param_distribution)
+
+
+def _sign(study: Study) -> float:
+    """1 to minimise the trials' values (CMA-ES minimises), -1 to maximise them."""
+    return 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0

@@ -150,7 +150,7 @@ class GenerationReplay:
         """CMA-ES lambda."""
         return int(self._chain[0][1].population_size)
 
-    def current(self, trials: Iterable[FrozenTrial], sign: float) -> tuple[int, cmaes.CMA]:
+    def current(self, trials: Sequence[FrozenTrial], sign: float) -> tuple[int, cmaes.CMA]:
         """The generation to sample now and its optimizer (never ask it: see ``draw``).
 
         A call reads only the trials a later call may still need (:meth:`live`): the kept chain
@@ -163,7 +163,6 @@ class GenerationReplay:
             trials: All trials of the study, sorted by number (as Optuna's storages return them).
             sign: 1 to minimise the trials' values, -1 to maximise them.
         """
-        trials = trials if isinstance(trials, list) else list(trials)
         kept = self._chain
         live = self.live(trials)
         newest_told = len(kept) - 2  # the generation whose solutions made kept[-1]; -1: none
